@@ -1,0 +1,1 @@
+"""The engine: catalog, rule language and compiler. Knows nothing of notebooks."""
