@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import difflib
 import os
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -32,14 +34,14 @@ import ibis.expr.datatypes as dt
 from segnb.errors import CatalogError
 
 __all__ = [
-    "TYPES",
-    "Field",
-    "TagSource",
-    "EventSource",
-    "Entity",
-    "Catalog",
     "CATALOG_TABLE",
     "CONFIG_FILE",
+    "TYPES",
+    "Catalog",
+    "Entity",
+    "EventSource",
+    "Field",
+    "TagSource",
     "closest",
 ]
 
@@ -362,7 +364,7 @@ def stored_spec(con: Any) -> dict[str, Any] | None:
         if CATALOG_TABLE not in con.list_tables():
             return None
         rows = con.table(CATALOG_TABLE).to_pyarrow().column("toml").to_pylist()
-    except Exception:  # noqa: BLE001 - a warehouse we cannot list simply has no stored catalog
+    except Exception:
         return None
     if not rows:
         return None
@@ -385,10 +387,10 @@ class _TableLookup:
             database = (".".join(parts[:-2]), parts[-2])
         try:
             return self.con.table(parts[-1], database=database)
-        except Exception as exc:  # noqa: BLE001 - driver errors differ by backend
+        except Exception as exc:
             try:
                 known = self.con.list_tables(database=database) if database else self.con.list_tables()
-            except Exception:  # noqa: BLE001
+            except Exception:
                 known = []
             hint = _did_you_mean(parts[-1], known)
             place = f" ({where})" if where else ""

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from segnb.engine.catalog import CONFIG_FILE, read_toml
 from segnb.errors import WarehouseError
 
-__all__ = ["open_backend", "default_url", "duckdb_path"]
+__all__ = ["default_url", "duckdb_path", "open_backend"]
 
 DEFAULT_WAREHOUSE = "warehouse.duckdb"
 
@@ -87,7 +87,7 @@ def open_backend(target: Any = None, *, read_only: bool = False) -> Any:
         url = "postgres" + url[len("postgresql"):]
     try:
         return ibis.connect(url)
-    except Exception as exc:  # noqa: BLE001 - driver errors differ by backend
+    except Exception as exc:
         raise WarehouseError(f"cannot connect to {_redact(url)}: {_first_line(exc)}") from exc
 
 
@@ -101,7 +101,7 @@ def _open_duckdb(path: str, *, read_only: bool) -> Any:
         )
     try:
         return ibis.duckdb.connect(path, read_only=read_only)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         text = _first_line(exc)
         if "lock" in text.lower():
             raise WarehouseError(

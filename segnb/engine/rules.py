@@ -29,39 +29,39 @@ from typing import Any, Union
 from segnb.errors import RuleError, RuleSyntaxError
 
 __all__ = [
-    "Node",
-    "Today",
+    "COMPARE_OPS",
+    "JSON_VERSION",
+    "SET_OPS",
+    "And",
+    "Attribute",
+    "Between",
+    "Change",
+    "Compare",
+    "Condition",
+    "Count",
     "DateLiteral",
     "DateRef",
-    "Window",
-    "Tag",
-    "Attribute",
-    "EventField",
-    "Change",
-    "Count",
-    "Sum",
-    "Score",
-    "Operand",
-    "Value",
-    "Compare",
-    "In",
-    "Between",
-    "IsNull",
-    "Truth",
     "Did",
+    "EventField",
+    "In",
     "InSegment",
-    "And",
-    "Or",
+    "IsNull",
+    "Node",
     "Not",
-    "Condition",
+    "Operand",
+    "Or",
+    "Score",
     "SegmentRef",
-    "SetOp",
     "SetExpr",
-    "COMPARE_OPS",
-    "SET_OPS",
-    "JSON_VERSION",
-    "to_json",
+    "SetOp",
+    "Sum",
+    "Tag",
+    "Today",
+    "Truth",
+    "Value",
+    "Window",
     "from_json",
+    "to_json",
     "walk",
 ]
 
@@ -120,7 +120,7 @@ class DateLiteral(Node):
         if not isinstance(self.value, dt.date) or isinstance(self.value, dt.datetime):
             raise RuleError(f"a date literal needs a datetime.date, not {self.value!r}")
 
-    def resolve(self, as_of: dt.date) -> dt.date:  # noqa: ARG002 - same signature as Today
+    def resolve(self, as_of: dt.date) -> dt.date:
         return self.value
 
 

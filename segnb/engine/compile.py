@@ -1,0 +1,629 @@
+"""Rule tree -> one Ibis query selecting the ids of the matching entities.
+
+The query is the entity table joined on its id to every tag snapshot the rule
+reads, each once (the latest snapshot date is a scalar subquery, not a
+per-entity window), and to one aggregation per events table that computes
+every window and filter of the rule as conditional aggregates in a single
+scan; then the rule, as a boolean expression, filters the joined row. A join
+is an inner join when the rule cannot hold for an entity without a row there,
+else a left join (counts and sums missing there are 0).
+
+SQL three-valued logic holds throughout: a comparison with a missing value is
+unknown, ``not`` unknown stays unknown, and an entity is a member only where
+the whole rule is true. Values reach SQL only as Ibis literals.
+
+Examples
+--------
+>>> from segnb.engine.rules import Compare, Count, Today, Window
+>>> rule = Compare(Count("purchase", Window(Today(-6), Today())), ">=", 2)
+>>> expr = compile_rule(rule, catalog, as_of=datetime.date(2025, 3, 1))  # doctest: +SKIP
+>>> expr.count().execute()                                               # doctest: +SKIP
+1234
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import operator
+from dataclasses import dataclass
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from segnb.engine.catalog import Catalog, Entity, EventSource, closest
+from segnb.engine.rules import (
+    Change,
+    Count,
+    DateLiteral,
+    Did,
+    Node,
+    Score,
+    Sum,
+    Tag,
+    Today,
+    walk,
+)
+from segnb.errors import NotAvailableError, RuleError, RuleTypeError, UnknownNameError
+
+__all__ = ["Resolver", "compile_rule"]
+
+ONE_DAY = datetime.timedelta(days=1)
+
+# -- small declarative tables -------------------------------------------------
+
+#: comparison operator -> function on Ibis values (and on Python values at zero)
+COMPARE = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+#: comparison of a timestamp with a calendar day: ``lo``/``hi`` are that day's
+#: midnight and the next day's, so only plain range predicates reach SQL
+DAY_COMPARE = {
+    "=": lambda x, lo, hi: (x >= lo) & (x < hi),
+    "!=": lambda x, lo, hi: (x < lo) | (x >= hi),
+    "<": lambda x, lo, hi: x < lo,
+    "<=": lambda x, lo, hi: x < hi,
+    ">": lambda x, lo, hi: x >= hi,
+    ">=": lambda x, lo, hi: x >= lo,
+}
+
+
+class Resolver(Protocol):
+    """What the compiler needs from the segment store for ``in_segment`` and ``score``."""
+
+    def segment_members(self, name: str) -> ibis.Table:
+        """One column of member ids, named as the entity's id column."""
+
+    def scores(self, name: str) -> ibis.Table:
+        """Two columns: the entity id and ``score``."""
+
+
+def compile_rule(
+    rule: Node,
+    catalog: Catalog,
+    entity: Entity | str | None = None,
+    *,
+    as_of: datetime.date,
+    tz: str = "UTC",
+    resolver: Resolver | None = None,
+) -> ibis.Table:
+    """One Ibis table expression: the ids of the entities matching ``rule``.
+
+    Parameters
+    ----------
+    rule
+        A condition tree (:mod:`segnb.engine.rules`), already checked.
+    catalog
+        The resolved catalog; tables and columns come from it only.
+    entity
+        The target object (name or :class:`Entity`); the catalog's first when None.
+    as_of
+        The date ``T`` of the run.
+    tz
+        IANA time zone of the segment: days of tz-aware times are cut at its midnight.
+    resolver
+        Gives member and score tables of other segments; without it
+        ``in_segment()`` and ``score()`` raise :class:`NotAvailableError`.
+
+    Returns
+    -------
+    ibis.Table
+        One column, named as the entity's id column.
+
+    Examples
+    --------
+    >>> expr = compile_rule(parse_rule("not is_black_list", catalog), catalog,
+    ...                     as_of=datetime.date(2025, 3, 1))          # doctest: +SKIP
+    >>> print(ibis.to_sql(expr, dialect="duckdb"))                   # doctest: +SKIP
+    """
+    ent = entity if isinstance(entity, Entity) else catalog.entity(entity)
+    return RuleCompiler(catalog, ent, as_of=_as_date(as_of), tz=tz, resolver=resolver).compile(rule)
+
+
+def _as_date(value: Any) -> datetime.date:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise RuleError(f"as_of must be a date (YYYY-MM-DD), not {value!r}")
+
+
+@dataclass(frozen=True)
+class _Value:
+    """A compiled operand: its Ibis expression and column type."""
+
+    expr: Any
+    dtype: dt.DataType
+
+
+@dataclass(frozen=True)
+class _Measure:
+    """One conditional aggregate over an events table (identical ones are shared)."""
+
+    kind: str  # "count" | "sum"
+    event: str
+    field: str | None
+    start: datetime.date
+    end: datetime.date
+    where: Node | None
+
+
+class RuleCompiler:
+    """A visitor: one ``visit_<NodeClass>`` per rule node.
+
+    :meth:`compile` first plans the joins the rule needs (tag snapshots, one
+    event aggregation per events table, scores), builds them, then visits the
+    condition to get a boolean expression over the joined row.
+    """
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        entity: Entity,
+        *,
+        as_of: datetime.date,
+        tz: str = "UTC",
+        resolver: Resolver | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.entity = entity
+        self.as_of = as_of
+        try:
+            self.zone = ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise RuleError(
+                f"unknown time zone {tz!r}; use an IANA name like 'Asia/Shanghai'"
+            ) from None
+        self.resolver = resolver
+        self.base = catalog.table(entity.table)
+        self._names = set(self.base.columns)
+        self._columns: dict[Any, str] = {}  # need -> column alias in the joined row
+        self._inner: dict[tuple, bool] = {}  # join -> whether it is an inner join
+        self._row: Any = None  # the relation EventField reads (inside a where filter)
+        self._source: EventSource | None = None
+        self.row: Any = None  # the joined row the rule is evaluated on
+
+    # -- driver ---------------------------------------------------------------
+
+    def compile(self, rule: Node) -> ibis.Table:
+        joined = self.base
+        key = self.base[self.entity.id]
+        for join, (right, right_key) in self._plan(rule).items():
+            # An inner join where the rule cannot hold for an entity without a
+            # row there: the plain shape a person would write, and a smaller join.
+            inner = True not in _Possible(self, join).visit(rule)
+            self._inner[join] = inner
+            joined = joined.join(right, key == right[right_key], how="inner" if inner else "left")
+        self.row = joined
+        return joined.filter(self.visit(rule)).select(self.entity.id)
+
+    def visit(self, node: Node) -> Any:
+        method = getattr(self, f"visit_{type(node).__name__}", None)
+        if method is None:
+            raise NotAvailableError(
+                f"the rule compiler has no translation for {type(node).__name__} nodes"
+            )
+        return method(node)
+
+    def _fresh(self, base: str) -> str:
+        name, n = base, 1
+        while name in self._names:
+            n += 1
+            name = f"{base}_{n}"
+        self._names.add(name)
+        return name
+
+    # -- planning the joins ---------------------------------------------------
+
+    def _plan(self, rule: Node) -> dict[tuple, tuple[Any, str]]:
+        """Every join the rule needs, each built once: join -> (table, key column).
+
+        Joins are ``("tags", source, day)`` (``day`` is ``"latest"`` or a
+        date), ``("events", source)`` and ``("score", name)``.
+        """
+        snapshots: dict[tuple, list[str]] = {}
+        measures: dict[tuple, list[_Measure]] = {}
+        scores: list[str] = []
+        for node in walk(rule):
+            if isinstance(node, Tag):
+                snapshots.setdefault(self.joins_of(node)[0], []).append(node.name)
+            elif isinstance(node, Change):
+                if not self._tag_field(node.tag).dtype.is_numeric():
+                    raise RuleTypeError(f"change() needs a number tag; {node.tag!r} is not one")
+                for join in self.joins_of(node):
+                    snapshots.setdefault(join, []).append(node.tag)
+            elif isinstance(node, (Count, Sum, Did)):
+                join, measure = self._measure(node)
+                bucket = measures.setdefault(join, [])
+                if measure not in bucket:
+                    bucket.append(measure)
+            elif isinstance(node, Score) and node.name not in scores:
+                scores.append(node.name)
+        plan = {}
+        for join, tags in snapshots.items():
+            plan[join] = self._snapshot(join, list(dict.fromkeys(tags)))
+        for join, wanted in measures.items():
+            plan[join] = self._aggregation(self.entity.events[join[1]], wanted)
+        for name in scores:
+            plan["score", name] = self._scores(name)
+        return plan
+
+    def joins_of(self, operand: Node) -> list[tuple]:
+        """The joins an operand reads."""
+        if isinstance(operand, Tag):
+            return [self._tag_join(operand.name, operand.at)]
+        if isinstance(operand, Change):
+            return [self._tag_join(operand.tag, at) for at in (operand.start, operand.end)]
+        if isinstance(operand, (Count, Sum, Did)):
+            return [self._measure(operand)[0]]
+        if isinstance(operand, Score):
+            return [("score", operand.name)]
+        return []
+
+    def _tag_join(self, name: str, at: Node | None) -> tuple:
+        self._tag_field(name)
+        index = self.entity.tags.index(self.entity.tag_source(name))
+        return ("tags", index, "latest" if at is None else self.visit(at))
+
+    def _tag_field(self, name: str):
+        try:
+            return self.entity.tag(name)
+        except KeyError:
+            raise UnknownNameError(
+                f"{self.entity.name} has no tag {name!r}",
+                suggestion=closest(name, self.entity.tag_names),
+            ) from None
+
+    def _snapshot(self, join: tuple, tags: list[str]):
+        """Rows of one snapshot date, projected to the tags needed from it."""
+        _, index, when = join
+        source = self.entity.tags[index]
+        t = self.catalog.table(source.table)
+        day = t[source.date]
+        is_timestamp = day.type().is_timestamp()
+        if when == "latest":
+            upto = (
+                day < self._midnight(self.as_of + ONE_DAY, day.type())
+                if is_timestamp
+                else (day <= self.as_of)
+            )
+            latest = t.filter(upto)[source.date].max()
+            rows = t.filter(day == latest)
+        elif is_timestamp:
+            rows = t.filter(
+                day >= self._midnight(when, day.type()),
+                day < self._midnight(when + ONE_DAY, day.type()),
+            )
+        else:
+            rows = t.filter(day == when)
+        key = self._fresh(f"{source.table.rsplit('.', 1)[-1]}_{source.id}")
+        suffix = "" if when == "latest" else f"_at_{when:%Y%m%d}"
+        columns = {key: rows[source.id]}
+        for tag in tags:
+            alias = self._fresh(f"{tag}{suffix}")
+            self._columns[join, tag] = alias
+            columns[alias] = rows[tag]
+        return rows.select(**columns), key
+
+    def _measure(self, node: Count | Sum | Did) -> tuple[tuple, _Measure]:
+        source = self.catalog.event_source(self.entity, node.event)
+        if source is None:
+            raise UnknownNameError(
+                f"{self.entity.name} has no event {node.event!r}",
+                suggestion=closest(node.event, self.catalog.event_names(self.entity)),
+            )
+        field = None
+        if isinstance(node, Sum):
+            field = node.field
+            if field not in source.fields:
+                raise UnknownNameError(
+                    f"event {node.event!r} has no field {field!r}",
+                    suggestion=closest(field, source.fields),
+                )
+            if not source.fields[field].dtype.is_numeric():
+                raise RuleTypeError(f"sum() needs a number field; {field!r} is not one")
+        start, end = node.window.resolve(self.as_of)
+        kind = "sum" if isinstance(node, Sum) else "count"
+        measure = _Measure(kind, node.event, field, start, end, node.where)
+        return ("events", self.entity.events.index(source)), measure
+
+    def _aggregation(self, source: EventSource, measures: list[_Measure]):
+        """One pass over an events table: every measure as a conditional aggregate.
+
+        The scan keeps only the events named and the days of the windows (and
+        the filter, when every measure has the same one); each measure then
+        adds only the conditions that tell it apart from the others.
+        """
+        t = self.catalog.table(source.table)
+        spans = _merge([(m.start, m.end) for m in measures])
+        events = list(dict.fromkeys(m.event for m in measures))
+        wheres = {m.where for m in measures}
+        shared = wheres.pop() if len(wheres) == 1 else None
+        scan = [functools.reduce(operator.or_, [self._days(t[source.time], *s) for s in spans])]
+        if source.name is not None:
+            name = t[source.name]
+            scan.insert(0, name == events[0] if len(events) == 1 else name.isin(events))
+        if shared is not None:
+            scan.append(self._event_filter(shared, t, source))
+        rows = t.filter(*scan)
+        key = self._fresh(f"{source.table.rsplit('.', 1)[-1]}_{source.id}")
+        aggregates = {}
+        for m in measures:
+            parts = []
+            if len(events) > 1:
+                parts.append(rows[source.name] == m.event)
+            if spans != [(m.start, m.end)]:
+                parts.append(self._days(rows[source.time], m.start, m.end))
+            if m.where is not None and shared is None:
+                parts.append(self._event_filter(m.where, rows, source))
+            where = functools.reduce(operator.and_, parts) if parts else None
+            value = rows.count(where=where) if m.kind == "count" else rows[m.field].sum(where=where)
+            field = f"_{m.field}" if m.field else ""
+            alias = self._fresh(f"{m.kind}_{m.event}{field}")
+            self._columns[m] = alias
+            aggregates[alias] = value
+        return rows.group_by(**{key: rows[source.id]}).aggregate(**aggregates), key
+
+    def _event_filter(self, where: Node, rows, source: EventSource):
+        """A ``where`` filter as a boolean over the rows of an events table."""
+        self._row, self._source = rows, source
+        try:
+            return self.visit(where)
+        finally:
+            self._row = self._source = None
+
+    def _scores(self, name: str):
+        table = self._resolved("score", name).scores(name)
+        key = self._fresh(f"{name}_{self.entity.id}")
+        alias = self._fresh(f"score_{name}")
+        self._columns[("score", name)] = alias
+        id_col = self.entity.id if self.entity.id in table.columns else table.columns[0]
+        score = "score" if "score" in table.columns else table.columns[-1]
+        return table.select(**{key: table[id_col], alias: table[score]}), key
+
+    def _resolved(self, what: str, name: str) -> Resolver:
+        if self.resolver is None:
+            raise NotAvailableError(
+                f"{what}({name}) needs the segment store: compile with a resolver "
+                "(segnb.connect(...).members does)"
+            )
+        return self.resolver
+
+    # -- time -----------------------------------------------------------------
+
+    def _midnight(self, day: datetime.date, dtype: dt.DataType):
+        """Start of ``day`` as a literal comparable with a ``dtype`` column."""
+        if dtype.is_date():
+            return ibis.literal(day)
+        moment = datetime.datetime.combine(day, datetime.time())
+        if dtype.timezone is not None:
+            moment = moment.replace(tzinfo=self.zone)
+        return ibis.literal(moment, type=dtype)
+
+    def _days(self, column, first: datetime.date, last: datetime.date):
+        """``first <= day(column) <= last`` as a range on the column itself."""
+        dtype = column.type()
+        if dtype.is_date():
+            return (column >= first) & (column <= last)
+        return (column >= self._midnight(first, dtype)) & (
+            column < self._midnight(last + ONE_DAY, dtype)
+        )
+
+    # -- dates and operands -----------------------------------------------------
+
+    def visit_Today(self, node: Today) -> datetime.date:
+        return node.resolve(self.as_of)
+
+    def visit_DateLiteral(self, node: DateLiteral) -> datetime.date:
+        return node.value
+
+    def visit_Tag(self, node: Tag) -> _Value:
+        column = self._columns[self.joins_of(node)[0], node.name]
+        return _Value(self.row[column], self._tag_field(node.name).dtype)
+
+    def visit_Attribute(self, node) -> _Value:
+        if node.name not in self.entity.attributes:
+            raise UnknownNameError(
+                f"{self.entity.name} has no attribute {node.name!r}",
+                suggestion=closest(node.name, self.entity.attributes),
+            )
+        return _Value(self.row[node.name], self.entity.attributes[node.name].dtype)
+
+    def visit_EventField(self, node) -> _Value:
+        if self._row is None:
+            raise RuleError(f"event field {node.name!r} can only be used inside a where filter")
+        if node.name not in self._source.fields:
+            raise UnknownNameError(
+                f"events in {self._source.table!r} have no field {node.name!r}",
+                suggestion=closest(node.name, self._source.fields),
+            )
+        return _Value(self._row[node.name], self._source.fields[node.name].dtype)
+
+    def visit_Change(self, node: Change) -> _Value:
+        before, after = (self.row[self._columns[j, node.tag]] for j in self.joins_of(node))
+        return _Value(after - before, dt.float64)
+
+    def visit_Count(self, node: Count) -> _Value:
+        # no events: no row in a left join (NULL), but a row with 0 in an inner one
+        join, measure = self._measure(node)
+        count = self.row[self._columns[measure]]
+        return _Value(count if self._inner[join] else count.coalesce(0), dt.int64)
+
+    def visit_Sum(self, node: Sum) -> _Value:
+        # SUM over no rows, or over NULLs only, is NULL
+        return _Value(self.row[self._columns[self._measure(node)[1]]].coalesce(0), dt.float64)
+
+    def visit_Score(self, node) -> _Value:
+        self._resolved("score", node.name)
+        return _Value(self.row[self._columns[("score", node.name)]], dt.float64)
+
+    # -- conditions ---------------------------------------------------------------
+
+    def visit_And(self, node):
+        return functools.reduce(operator.and_, [self.visit(p) for p in node.parts])
+
+    def visit_Or(self, node):
+        return functools.reduce(operator.or_, [self.visit(p) for p in node.parts])
+
+    def visit_Not(self, node):
+        return ~self.visit(node.part)
+
+    def visit_Compare(self, node):
+        left, value = self.visit(node.left), self._value(node.value)
+        if isinstance(value, datetime.date) and left.dtype.is_timestamp():
+            lo, hi = self._midnight(value, left.dtype), self._midnight(value + ONE_DAY, left.dtype)
+            return DAY_COMPARE[node.op](left.expr, lo, hi)
+        return COMPARE[node.op](left.expr, value)
+
+    def visit_In(self, node):
+        left, values = self.visit(node.left), [self._value(v) for v in node.values]
+        if isinstance(values[0], datetime.date) and left.dtype.is_timestamp():
+            found = functools.reduce(
+                operator.or_,
+                [
+                    DAY_COMPARE["="](
+                        left.expr,
+                        self._midnight(v, left.dtype),
+                        self._midnight(v + ONE_DAY, left.dtype),
+                    )
+                    for v in values
+                ],
+            )
+        else:
+            found = left.expr.isin(values)
+        return ~found if node.negated else found
+
+    def visit_Between(self, node):
+        left = self.visit(node.left)
+        low, high = self._value(node.low), self._value(node.high)
+        if isinstance(low, datetime.date) and left.dtype.is_timestamp():
+            return (left.expr >= self._midnight(low, left.dtype)) & (
+                left.expr < self._midnight(high + ONE_DAY, left.dtype)
+            )
+        return (left.expr >= low) & (left.expr <= high)
+
+    def visit_IsNull(self, node):
+        left = self.visit(node.left).expr
+        return left.notnull() if node.negated else left.isnull()
+
+    def visit_Truth(self, node):
+        left = self.visit(node.left)
+        if not left.dtype.is_boolean():
+            raise RuleTypeError(f"{node.left} is not a boolean, so it cannot stand alone")
+        return left.expr
+
+    def visit_Did(self, node: Did):
+        return self.visit(Count(node.event, node.window, node.where)).expr >= 1
+
+    def visit_InSegment(self, node):
+        members = self._resolved("in_segment", node.name).segment_members(node.name)
+        column = members[
+            self.entity.id if self.entity.id in members.columns else members.columns[0]
+        ]
+        return self.row[self.entity.id].isin(members.filter(column.notnull()).select(column)[0])
+
+    def _value(self, value: Any) -> Any:
+        return self.visit(value) if isinstance(value, (Today, DateLiteral)) else value
+
+
+ANY = frozenset((True, False, None))  # None is SQL's unknown
+
+
+class _Possible:
+    """The truth values a rule can take for an entity that has no row in one join.
+
+    Missing tag or score rows make their values unknown (``is null`` true);
+    a missing events row makes every count and sum 0. Conditions that do not
+    read the join could be anything. If ``True`` is impossible, the compiler
+    may use an inner join: it drops only entities the rule rejects anyway.
+    """
+
+    def __init__(self, compiler: RuleCompiler, join: tuple) -> None:
+        self.compiler, self.join = compiler, join
+
+    def visit(self, node: Node) -> frozenset:
+        return getattr(self, f"visit_{type(node).__name__}", self._other)(node)
+
+    def _other(self, node: Node) -> frozenset:  # InSegment, and nodes that read no join
+        return ANY
+
+    def _leaf(self, left: Node, at_zero) -> frozenset:
+        """``at_zero(0)`` for a count or sum, unknown for a tag, change or score."""
+        if self.join not in self.compiler.joins_of(left):
+            return ANY
+        if isinstance(left, (Count, Sum, Did)):
+            try:
+                return frozenset((bool(at_zero(0)),))
+            except TypeError:  # a value that is not a number: do not guess
+                return ANY
+        return frozenset((None,))
+
+    def visit_And(self, node) -> frozenset:
+        return functools.reduce(_combine(_kleene_and), [self.visit(p) for p in node.parts])
+
+    def visit_Or(self, node) -> frozenset:
+        return functools.reduce(_combine(_kleene_or), [self.visit(p) for p in node.parts])
+
+    def visit_Not(self, node) -> frozenset:
+        return frozenset(None if v is None else not v for v in self.visit(node.part))
+
+    def visit_Compare(self, node) -> frozenset:
+        return self._leaf(node.left, lambda zero: COMPARE[node.op](zero, node.value))
+
+    def visit_In(self, node) -> frozenset:
+        return self._leaf(node.left, lambda zero: (zero in node.values) != node.negated)
+
+    def visit_Between(self, node) -> frozenset:
+        return self._leaf(node.left, lambda zero: node.low <= zero <= node.high)
+
+    def visit_IsNull(self, node) -> frozenset:
+        if self.join not in self.compiler.joins_of(node.left):
+            return ANY
+        missing = not isinstance(node.left, (Count, Sum))  # counts and sums are 0
+        return frozenset((missing != node.negated,))
+
+    def visit_Truth(self, node) -> frozenset:
+        return self._leaf(node.left, bool)
+
+    def visit_Did(self, node) -> frozenset:
+        return self._leaf(node, lambda zero: zero >= 1)
+
+
+def _kleene_and(a, b):
+    if a is False or b is False:
+        return False
+    return None if a is None or b is None else True
+
+
+def _kleene_or(a, b):
+    if a is True or b is True:
+        return True
+    return None if a is None or b is None else False
+
+
+def _combine(op):
+    return lambda xs, ys: frozenset(op(x, y) for x in xs for y in ys)
+
+
+def _merge(spans: list[tuple[datetime.date, datetime.date]]):
+    """Union of day ranges as sorted, non-touching ranges."""
+    merged: list[tuple[datetime.date, datetime.date]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + ONE_DAY:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
