@@ -13,29 +13,60 @@ Examples
 from __future__ import annotations
 
 from segnb.engine.catalog import Catalog
+from segnb.engine.segments import Segment
 from segnb.engine.workspace import Workspace, connect
 from segnb.errors import (
     CatalogError,
+    DuplicateNameError,
+    InvalidValueError,
     NotAvailableError,
     RuleError,
     RuleSyntaxError,
     RuleTypeError,
+    SegmentBusyError,
+    SegmentNotFoundError,
+    SegmentStateError,
     SegnbError,
+    StoreError,
     UnknownNameError,
+    UploadError,
     WarehouseError,
 )
 
 __version__ = "0.1.0"
 
+
+def load_ipython_extension(ipython):
+    """``%load_ext segnb``: register ``%segnb``, ``%segment`` and ``%%segment``."""
+    from segnb.magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython):
+    """``%unload_ext segnb``: remove the magics and close their connection."""
+    from segnb.magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
 __all__ = [
     "Catalog",
     "CatalogError",
+    "DuplicateNameError",
+    "InvalidValueError",
     "NotAvailableError",
     "RuleError",
     "RuleSyntaxError",
     "RuleTypeError",
+    "Segment",
+    "SegmentBusyError",
+    "SegmentNotFoundError",
+    "SegmentStateError",
     "SegnbError",
+    "StoreError",
     "UnknownNameError",
+    "UploadError",
     "WarehouseError",
     "Workspace",
     "__version__",

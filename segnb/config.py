@@ -1,17 +1,40 @@
 """Settings shared by the magics, widgets and CLI: one traitlets Configurable.
 
-In a notebook: ``%config SegNB.displaylimit = 50``. Values not set there
-are read from ``segnb.toml`` in the working directory (``[settings]``).
+In a notebook: ``%config SegNB.displaylimit = 50`` (``%config SegNB`` lists
+them all). A setting not given there, nor in an IPython profile
+(``c.SegNB.owner = "alice"``), is read from the ``[settings]`` table of
+``segnb.toml`` in the working directory; ``url`` may also stand at the top
+of that file, where the catalog's default connection lives (SPEC §1):
+
+.. code-block:: toml
+
+    url = "duckdb:///warehouse.duckdb"
+    [settings]
+    displaylimit = 20
+    default_group = "Growth"
+    owner = "alice"
+    timezone = "Asia/Shanghai"
+
+Examples
+--------
+>>> from segnb.config import SegNB
+>>> SegNB(displaylimit=5).displaylimit
+5
 """
 
 from __future__ import annotations
 
 import getpass
+import warnings
+from pathlib import Path
+from typing import Any
 
-from traitlets import Int, Unicode, default
+from traitlets import Bool, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
-__all__ = ["SegNB"]
+__all__ = ["SETTINGS_TABLE", "SegNB", "file_settings"]
+
+SETTINGS_TABLE = "settings"
 
 
 def _os_user() -> str:
@@ -21,19 +44,142 @@ def _os_user() -> str:
         return "unknown"
 
 
-class SegNB(Configurable):
-    """segnb settings."""
+def file_settings(directory: str | Path | None = None) -> dict[str, Any]:
+    """The ``[settings]`` of ``segnb.toml`` in ``directory`` (default: the working directory).
 
-    url = Unicode("", help="Default warehouse URL for magics, CLI and reports.").tag(config=True)
-    displaylimit = Int(
-        10, min=0, help="Rows shown of members and history tables (0: all)."
+    A top-level ``url`` counts as the ``url`` setting unless ``[settings]``
+    names one. A missing file gives ``{}``; an unreadable one a warning and ``{}``.
+    """
+    from segnb.engine.catalog import CONFIG_FILE, read_toml
+    from segnb.errors import SegnbError
+
+    path = Path(directory or Path.cwd()) / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        spec = read_toml(path)
+    except SegnbError as exc:
+        warnings.warn(f"segnb settings: {exc}", stacklevel=2)
+        return {}
+    table = spec.get(SETTINGS_TABLE) or {}
+    if not isinstance(table, dict):
+        warnings.warn(f"segnb settings: [{SETTINGS_TABLE}] in {path} is not a table", stacklevel=2)
+        table = {}
+    out = dict(table)
+    if "url" not in out and isinstance(spec.get("url"), str):
+        out["url"] = spec["url"]
+    return out
+
+
+class SegNB(Configurable):
+    """segnb settings (``%config SegNB.<name> = value`` in a notebook)."""
+
+    url = Unicode(
+        help="Default warehouse URL for magics, CLI and reports ('%segnb connect' with no URL)."
     ).tag(config=True)
-    default_group = Unicode("Default Group", help="Group of new segments.").tag(config=True)
+    displaylimit = Int(
+        help="Rows of members and history tables returned by the magics (0: all)."
+    ).tag(config=True)
+    default_group = Unicode(help="Group of new segments.").tag(config=True)
     owner = Unicode(help="Owner recorded on new segments (default: the OS user).").tag(config=True)
     timezone = Unicode(
-        "", help="IANA time zone for 'today' and event windows (default: local time)."
+        help="IANA time zone for 'today' and event windows (default: local time)."
     ).tag(config=True)
+    store_schema = Unicode(
+        help="Schema of the warehouse holding the segment store (default 'segnb')."
+    ).tag(config=True)
+    feedback = Bool(
+        help="Print short notes (connections, truncated tables) besides the results."
+    ).tag(config=True)
+
+    _BUILTIN = {
+        "url": "",
+        "displaylimit": 10,
+        "default_group": "Default Group",
+        "timezone": "",
+        "store_schema": "segnb",
+        "feedback": True,
+    }
+
+    def _from_file(self, name: str) -> Any:
+        cached = self.__dict__.get("_file_settings")
+        if cached is None:
+            cached = file_settings()
+            unknown = sorted(set(cached) - set(self.trait_names(config=True)))
+            if unknown:
+                warnings.warn(
+                    f"segnb.toml [{SETTINGS_TABLE}]: unknown setting(s) {', '.join(unknown)}; "
+                    f"known: {', '.join(sorted(self.trait_names(config=True)))}",
+                    stacklevel=3,
+                )
+            self.__dict__["_file_settings"] = cached
+        return cached.get(name)
+
+    def _file_or(self, name: str, fallback: Any) -> Any:
+        value = self._from_file(name)
+        return fallback if value is None else value
+
+    @default("url")
+    def _url_default(self) -> str:
+        return self._file_or("url", self._BUILTIN["url"])
+
+    @default("displaylimit")
+    def _displaylimit_default(self) -> int:
+        return self._file_or("displaylimit", self._BUILTIN["displaylimit"])
+
+    @default("default_group")
+    def _default_group_default(self) -> str:
+        return self._file_or("default_group", self._BUILTIN["default_group"])
 
     @default("owner")
     def _owner_default(self) -> str:
-        return _os_user()
+        return self._file_or("owner", None) or _os_user()
+
+    @default("timezone")
+    def _timezone_default(self) -> str:
+        return self._file_or("timezone", self._BUILTIN["timezone"])
+
+    @default("store_schema")
+    def _store_schema_default(self) -> str:
+        return self._file_or("store_schema", self._BUILTIN["store_schema"])
+
+    @default("feedback")
+    def _feedback_default(self) -> bool:
+        return self._file_or("feedback", self._BUILTIN["feedback"])
+
+    @validate("displaylimit")
+    def _check_displaylimit(self, proposal: Any) -> int:
+        if proposal["value"] < 0:
+            raise TraitError(f"SegNB.displaylimit must be 0 (all rows) or more, not {proposal['value']}")
+        return proposal["value"]
+
+    @validate("timezone")
+    def _check_timezone(self, proposal: Any) -> str:
+        value = proposal["value"].strip()
+        if value:
+            from segnb.engine.workspace import today
+            from segnb.errors import SegnbError
+
+            try:
+                today(value)
+            except SegnbError as exc:
+                raise TraitError(f"SegNB.timezone: {exc}") from None
+        return value
+
+    @validate("default_group", "owner")
+    def _check_name(self, proposal: Any) -> str:
+        value = proposal["value"]
+        if not value.strip():
+            raise TraitError(f"SegNB.{proposal['trait'].name} cannot be empty")
+        return value
+
+    @validate("store_schema")
+    def _check_schema(self, proposal: Any) -> str:
+        import re
+
+        value = proposal["value"]
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", value):
+            raise TraitError(
+                f"SegNB.store_schema {value!r} is not a plain name; use letters, digits and _"
+            )
+        return value

@@ -8,14 +8,21 @@ keeps working for callers that do not know segnb.
 from __future__ import annotations
 
 __all__ = [
-    "SegnbError",
+    "CatalogError",
+    "DuplicateNameError",
+    "InvalidValueError",
+    "NotAvailableError",
     "RuleError",
     "RuleSyntaxError",
-    "UnknownNameError",
     "RuleTypeError",
-    "CatalogError",
+    "SegmentBusyError",
+    "SegmentNotFoundError",
+    "SegmentStateError",
+    "SegnbError",
+    "StoreError",
+    "UnknownNameError",
+    "UploadError",
     "WarehouseError",
-    "NotAvailableError",
 ]
 
 
@@ -153,3 +160,42 @@ class WarehouseError(SegnbError, RuntimeError):
 
 class NotAvailableError(SegnbError, NotImplementedError):
     """A feature that exists in the language but not yet in this version or backend."""
+
+
+class SegmentNotFoundError(SegnbError, LookupError):
+    """A segment, group or operation plan that the store does not hold (or hides)."""
+
+
+class DuplicateNameError(SegnbError, ValueError):
+    """A segment, group or plan name that is already taken."""
+
+
+class SegmentStateError(SegnbError, RuntimeError):
+    """An action the segment's lifecycle refuses (expired, failed, used by a plan, stale)."""
+
+
+class StoreError(WarehouseError):
+    """The segment store cannot be used: newer schema, busy segment, broken metadata."""
+
+
+class UploadError(SegnbError, ValueError):
+    """A list upload or source table that cannot make a segment.
+
+    ``report`` holds the counts gathered before the upload was refused
+    (rows, malformed, duplicates, matched, unmatched) where they are known.
+    """
+
+    def __init__(self, message: str, report: dict | None = None) -> None:
+        self.report = dict(report or {})
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.report))
+
+
+class InvalidValueError(SegnbError, ValueError):
+    """An argument with a value segnb cannot use (an unknown refresh, a date in the past, …)."""
+
+
+class SegmentBusyError(StoreError):
+    """Another session is writing the same segment; nothing was changed, try again later."""

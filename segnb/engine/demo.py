@@ -338,14 +338,18 @@ def generate(
     users, days, seed, end = _check_args(users, days, seed, end)
     target = Path(os.fspath(path)).expanduser()
     if target.is_dir():
-        raise WarehouseError(f"{str(target)!r} is a directory; give a file name such as warehouse.duckdb")
+        raise WarehouseError(
+            f"{str(target)!r} is a directory; give a file name such as warehouse.duckdb"
+        )
     if target.exists() and not overwrite:
         raise WarehouseError(
             f"{str(target)!r} already exists; pass overwrite=True (--force on the command line) "
             "to replace it, or choose another path"
         )
     if not target.parent.is_dir():
-        raise WarehouseError(f"cannot write {str(target)!r}: directory {str(target.parent)!r} does not exist")
+        raise WarehouseError(
+            f"cannot write {str(target)!r}: directory {str(target.parent)!r} does not exist"
+        )
 
     started = time.perf_counter()
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -357,7 +361,9 @@ def generate(
     except BaseException as exc:
         _remove(tmp)
         if isinstance(exc, (OSError, *_duckdb_resource_errors())):
-            raise WarehouseError(f"could not write the demo warehouse {str(target)!r}: {exc}") from exc
+            raise WarehouseError(
+                f"could not write the demo warehouse {str(target)!r}: {exc}"
+            ) from exc
         raise
     return DemoInfo(
         path=target,
@@ -434,11 +440,13 @@ CREATE TABLE segnb_catalog (toml VARCHAR);
 class _Writer:
     """One generation run: a DuckDB connection and the SQL of each step."""
 
-    def __init__(self, path: Path, users: int, days: int, seed: int, end: datetime.date,
-                 progress: bool) -> None:  # fmt: skip
+    def __init__(
+        self, path: Path, users: int, days: int, seed: int, end: datetime.date, progress: bool
+    ) -> None:
         self.path, self.users, self.days, self.seed, self.end = path, users, days, seed, end
         self.start = end - datetime.timedelta(days=days - 1)
         self.progress = progress
+        self.sql_seed = f"({seed})::BIGINT"  # parenthesised: -2**63 must not overflow
         self.chunk = max(1_000, CHUNK_USER_DAYS // days)
         self.chunks = -(-users // self.chunk)
 
@@ -447,8 +455,13 @@ class _Writer:
         from tqdm import tqdm  # not tqdm.auto: that imports IPython
 
         con = duckdb.connect(str(self.path))
-        bar = tqdm(total=4 * self.chunks + 2, desc="segnb demo", unit="step", file=sys.stderr,
-                   disable=not self.progress)  # fmt: skip
+        bar = tqdm(
+            total=4 * self.chunks + 2,
+            desc="segnb demo",
+            unit="step",
+            file=sys.stderr,
+            disable=not self.progress,
+        )
         try:
             self.con = con
             con.execute("SET enable_progress_bar = false")
@@ -458,12 +471,17 @@ class _Writer:
             for index in range(self.chunks):
                 lo = index * self.chunk
                 hi = min(self.users, lo + self.chunk)
-                for name, step in (("users", self._users), ("days", self._days),
-                                   ("events", self._events), ("tags", self._tags)):  # fmt: skip
+                steps = {
+                    "users": lambda lo=lo, hi=hi: self._users(lo, hi),
+                    "days": self._days,
+                    "events": self._events,
+                    "tags": self._tags,
+                }
+                for name, step in steps.items():
                     bar.set_postfix_str(f"users {lo + 1:,}-{hi:,}: {name}")
-                    step(lo, hi)
+                    step()
                     bar.update()
-            con.execute("DROP TABLE _p; DROP TABLE _ud")
+            con.execute("DROP TABLE _ids; DROP TABLE _p; DROP TABLE _ud")
             bar.set_postfix_str("merchants")
             self._merchants()
             bar.update()
@@ -479,7 +497,9 @@ class _Writer:
             con.close()
 
     def _macros(self) -> None:
-        seed = f"({self.seed})::BIGINT"
+        seed = self.sql_seed
+        # uniform numbers in [0,1) from hashes of (ids, salt, seed): deterministic on any
+        # number of threads, unlike random(); _bits takes 20-bit slices of one hash
         self.con.execute(f"""
             CREATE TEMP MACRO _r(a, salt) AS
                 (hash(a, salt, {seed}) >> 11)::DOUBLE / 9007199254740992.0;
@@ -489,7 +509,7 @@ class _Writer:
             CREATE TEMP MACRO _sig(x) AS 1 / (1 + exp(-x));
             CREATE TEMP MACRO _geo(u, m) AS floor(ln(1 - u) / ln(m / (1 + m)))::INTEGER;
             CREATE TEMP MACRO _bits(h, shift) AS ((h >> shift) & 1048575)::DOUBLE / 1048576.0;
-        """)  # fmt: skip
+        """)
 
     # -- per chunk of users ----------------------------------------------------
 
@@ -501,7 +521,7 @@ class _Writer:
         cards = [w for _, w in CARD_BINS]
         channels = [w for _, w, _ in CHANNELS]
         # 30 uniform numbers per user, three 20-bit slices of each of 10 hashes
-        hashes = ", ".join(f"hash(user_id, {k}, ({self.seed})::BIGINT) AS h{k}" for k in range(10))
+        hashes = ", ".join(f"hash(user_id, {k}, {self.sql_seed}) AS h{k}" for k in range(10))
 
         def u(n: int) -> str:
             return f"_bits(h{n // 3}, {20 * (n % 3)})"
@@ -561,7 +581,7 @@ class _Writer:
                                 * exp({_by_index("fav1", [m for _, _, m in INDUSTRIES])}
                                       + 0.15 + 0.5 * z_base))::BIGINT END AS base_cents
             FROM e
-        """)  # fmt: skip
+        """)
         self.con.execute(f"""
             INSERT INTO users
             SELECT user_id,
@@ -576,12 +596,11 @@ class _Writer:
                 age
             FROM _p;
             INSERT INTO ground_truth SELECT user_id, p, u_future < p FROM _p;
-        """)  # fmt: skip
+        """)
 
-    def _days(self, lo: int, hi: int) -> None:
+    def _days(self) -> None:
         """One row per user and active day (temp table _ud): how much of what the user did."""
-        d, dow0, seed = self.days, self.start.weekday(), f"({self.seed})::BIGINT"
-        del lo, hi
+        d, dow0, seed = self.days, self.start.weekday(), self.sql_seed
         amount = _amount_cents
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _ud AS
@@ -620,13 +639,15 @@ class _Writer:
                          THEN 1 + (_bits(h2, 40) < 0.08)::INTEGER ELSE 0 END AS n_purchase,
                     (_bits(h3, 0) < pb * 0.1 * CASE WHEN black0 THEN 3 ELSE 1 END)::INTEGER AS n_refund,
                     (_bits(h4, 20) < 0.15 + 0.5 * pb)::INTEGER + (_bits(h4, 20) < 0.04)::INTEGER AS n_cart0,
-                    -- session start, seconds after midnight: evening peak; after registering on signup day
+                    -- session start, seconds after midnight: evening peak, daytime, night owls;
+                    -- on the signup day, after registering
                     CASE WHEN day = signup_idx
                          THEN reg_sec + floor((86399 - reg_sec) * 0.6 * _bits(h3, 20))
                          WHEN _bits(h3, 40) < 0.55
                          THEN greatest(0, least(86000, floor(3600 * (20.5 + 1.8 * _norm(
                              _bits(h3, 20), _bits(h4, 0))))))
-                         ELSE floor(3600 * (7 + 16 * _bits(h3, 20)))
+                         WHEN _bits(h3, 40) < 0.95 THEN floor(3600 * (7 + 16 * _bits(h3, 20)))
+                         ELSE floor(86000 * _bits(h3, 20))
                     END::INTEGER AS s0,
                     _bits(h4, 40) AS u_ind
                 FROM i
@@ -644,16 +665,11 @@ class _Writer:
                 CASE WHEN ind2 IS NOT NULL THEN {amount("ind2", "lvl", "_r2(user_id, day, 54)", "_r2(user_id, day, 55)")} END AS cents2,
                 CASE WHEN rind IS NOT NULL THEN {amount("rind", "lvl", "_r2(user_id, day, 56)", "_r2(user_id, day, 57)")} END AS rcents
             FROM k
-        """)  # fmt: skip
+        """)
 
-    def _events(self, lo: int, hi: int) -> None:
+    def _events(self) -> None:
         """Expand _ud's daily counts into one row per event, in funnel order within a session."""
-        del lo, hi
-        epoch0 = int(
-            datetime.datetime.combine(self.start, datetime.time())
-            .replace(tzinfo=datetime.timezone.utc)
-            .timestamp()
-        )
+        epoch0 = (self.start - datetime.date(1970, 1, 1)).days * 86400  # naive local time
         # event i of a user-day is of type t where c[t-1] <= i < c[t] (running counts)
         counts = ["n_login", "n_search", "n_view", "n_cart", "n_purchase", "n_refund"]
         ends = [" + ".join(counts[: t + 1]) for t in range(len(counts))]
@@ -674,7 +690,7 @@ class _Writer:
                 FROM _ud
             ), f AS (
                 SELECT *, CASE {kind} ELSE {len(counts) - 1} END AS t,
-                    hash(user_id, day, i, 60, ({self.seed})::BIGINT) AS h
+                    hash(user_id, day, i, 60, {self.sql_seed}) AS h
                 FROM e
             ), g AS (
                 SELECT *, i - CASE t {first} ELSE 0 END AS k,
@@ -697,20 +713,21 @@ class _Writer:
                 {_by_index("card", [b for b, _ in CARD_BINS])},
                 cents / 100.0
             FROM x
-        """)  # fmt: skip
+        """)
 
-    def _tags(self, lo: int, hi: int) -> None:
+    def _tags(self) -> None:
         """Daily tag snapshots of the chunk, computed from the events in _ud.
 
-        Rather than a window over every user-day, the running values are
-        computed at each user's breakpoints only (first day, active days, and
-        the day a purchase leaves the 7-day window) and then spread over the
-        days until the next breakpoint.
+        Rather than a window over every user-day, the tags are computed at each
+        user's breakpoints only (first day, active days, the day a purchase
+        leaves the 7-day window, the day the user moves or is (un)blacklisted)
+        and then copied to the days until the next breakpoint.
         """
-        del lo, hi
         d = self.days
         levels = " ".join(f"WHEN cents >= {c} THEN {_quote(n)}" for n, c in LEVELS)
-        city = _by_index("CASE WHEN day >= move_idx THEN city2 ELSE city1 END", [c for c, _ in CITIES])
+        city = _by_index(
+            "CASE WHEN c.day >= p.move_idx THEN p.city2 ELSE p.city1 END", [c for c, _ in CITIES]
+        )
         self.con.execute(f"""
             INSERT INTO user_tags
             WITH b AS (
@@ -723,6 +740,10 @@ class _Writer:
                 UNION ALL
                 SELECT user_id, day + 7, 2, 0, -n_purchase
                 FROM _ud WHERE n_purchase > 0 AND day + 7 < {d}
+                UNION ALL
+                SELECT user_id, move_idx, 3, 0, 0 FROM _p WHERE move_idx > greatest(signup_idx, 0)
+                UNION ALL
+                SELECT user_id, flip_idx, 4, 0, 0 FROM _p WHERE flip_idx > greatest(signup_idx, 0)
             ), c AS (
                 SELECT user_id, day,
                     lead(day, 1, {d}) OVER w AS next_day,
@@ -733,25 +754,26 @@ class _Writer:
                 WINDOW w AS (PARTITION BY user_id ORDER BY day, kind
                              ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
             ), x AS (
-                SELECT c.user_id, c.next_day, c.trade_cnt_7d, c.last_day,
-                    p.base_cents + c.spent AS cents, p.city_null, p.move_idx, p.city1, p.city2,
-                    p.flip_idx, p.black0, p.register_time,
-                    unnest(range(c.day, c.next_day))::INTEGER AS day
+                SELECT c.user_id, c.day, c.next_day, c.last_day,
+                    CASE WHEN NOT p.city_null THEN {city} END AS city,
+                    CASE WHEN c.day >= p.flip_idx THEN NOT p.black0 ELSE p.black0 END AS black,
+                    p.register_time,
+                    c.trade_cnt_7d::INTEGER AS trade_cnt_7d,
+                    p.base_cents + c.spent AS cents
                 FROM c JOIN _p p USING (user_id)
                 WHERE c.next_day > c.day
+            ), y AS (
+                SELECT * EXCLUDE (day, next_day, cents),
+                    cents / 100.0 AS total_spend,
+                    CASE {levels} ELSE 'bronze' END AS member_level,
+                    unnest(range(day, next_day))::INTEGER AS day
+                FROM x
             )
-            SELECT user_id,
-                DATE '{self.start.isoformat()}' + day,
-                CASE WHEN NOT city_null THEN {city} END,
-                CASE WHEN day >= flip_idx THEN NOT black0 ELSE black0 END,
-                register_time,
-                trade_cnt_7d::INTEGER,
-                cents / 100.0,
-                CASE {levels} ELSE 'bronze' END,
-                (day - last_day)::INTEGER
-            FROM x
+            SELECT user_id, DATE '{self.start.isoformat()}' + day, city, black, register_time,
+                trade_cnt_7d, total_spend, member_level, (day - last_day)::INTEGER
+            FROM y
             WHERE _r2(user_id, day, 70) >= 0.01   -- ~1% absent from each snapshot
-        """)  # fmt: skip
+        """)
 
     # -- merchants ---------------------------------------------------------------
 
@@ -793,4 +815,4 @@ class _Writer:
             FROM g
             WHERE dt >= opened_date;
             DROP TABLE _m;
-        """)  # fmt: skip
+        """)

@@ -7,10 +7,10 @@ from typing import Any
 
 from segnb.engine.catalog import Catalog, Entity
 from segnb.engine.connect import open_backend
-from segnb.engine.rules import Node, SegmentRef, SetOp
+from segnb.engine.rules import InSegment, Node, Score, SegmentRef, SetOp, walk
 from segnb.errors import RuleError, SegnbError
 
-__all__ = ["Workspace", "connect", "today", "as_date"]
+__all__ = ["Workspace", "as_date", "connect", "today"]
 
 
 def today(tz: str | None = None) -> dt.date:
@@ -22,7 +22,9 @@ def today(tz: str | None = None) -> dt.date:
     try:
         zone = ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SegnbError(f"unknown time zone {tz!r}; use an IANA name like 'Asia/Shanghai'") from None
+        raise SegnbError(
+            f"unknown time zone {tz!r}; use an IANA name like 'Asia/Shanghai'"
+        ) from None
     return dt.datetime.now(zone).date()
 
 
@@ -72,7 +74,11 @@ class Workspace:
         return entity if isinstance(entity, Entity) else self.catalog.entity(entity)
 
     def parse(self, rule: str | Node, entity: str | Entity | None = None) -> Node:
-        """Parse and type-check a rule against the catalog; trees are checked too."""
+        """Parse and type-check a rule against the catalog; trees are checked too.
+
+        Segment names in ``in_segment()`` and ``score()`` are checked against
+        the store (with "did you mean") when the rule uses them.
+        """
         from segnb.engine.check import check
         from segnb.engine.parse import parse_rule
 
@@ -80,11 +86,15 @@ class Workspace:
         if isinstance(rule, Node):
             if isinstance(rule, (SegmentRef, SetOp)):
                 raise RuleError("a set expression is not a rule; use ws.combine() for segment sets")
-            check(rule, self.catalog, ent)
+            names = self.segment_names(ent) if _uses_segments(rule) else None
+            check(rule, self.catalog, ent, segments=names)
             return rule
         if not isinstance(rule, str):
             raise RuleError(f"a rule is text or a rule tree, not {type(rule).__name__}")
-        return parse_rule(rule, self.catalog, ent)
+        tree = parse_rule(rule, self.catalog, ent)
+        if _uses_segments(tree):
+            tree = parse_rule(rule, self.catalog, ent, segments=self.segment_names(ent))
+        return tree
 
     def members(self, rule: str | Node, as_of: Any = None, entity: str | Entity | None = None):
         """The ids matching ``rule`` as an Ibis table (nothing is pulled into Python).
@@ -97,16 +107,35 @@ class Workspace:
 
         ent = self.entity(entity)
         tree = self.parse(rule, ent)
-        return compile_rule(tree, self.catalog, ent, as_of=as_date(as_of, self.tz), tz=self.tz or "UTC")
+        resolver = self.segment_resolver(ent) if _uses_segments(tree) else None
+        return compile_rule(
+            tree,
+            self.catalog,
+            ent,
+            as_of=as_date(as_of, self.tz),
+            tz=self.tz or "UTC",
+            resolver=resolver,
+        )
 
-    def estimate(self, rule: str | Node, as_of: Any = None, entity: str | Entity | None = None) -> int:
+    def estimate(
+        self, rule: str | Node, as_of: Any = None, entity: str | Entity | None = None
+    ) -> int:
         """How many entities match ``rule`` (nothing is saved).
+
+        A set-only body (``vip & active - churned``) is sized from the stored
+        segments' bitmaps.
 
         Examples
         --------
         >>> ws.estimate("city = 'Shenzhen'", as_of="2026-11-21")  # doctest: +SKIP
         3412
         """
+        from segnb.engine.parse import is_set_expression
+
+        if isinstance(rule, (SegmentRef, SetOp)) or (
+            isinstance(rule, str) and is_set_expression(rule)
+        ):
+            return self.set_size(rule)
         return int(self.members(rule, as_of, entity).count().execute())
 
     def sql(
@@ -121,6 +150,219 @@ class Workspace:
 
         expr = self.members(rule, as_of, entity)
         return str(ibis.to_sql(expr, dialect=dialect or self.con.name))
+
+    # -- the segment store (segnb.engine.store, segments, create, sets, upload, plans) --
+
+    @property
+    def store_settings(self) -> dict[str, Any]:
+        """Owner and default group recorded on new segments (from ``SegNB`` config)."""
+        settings = self.__dict__.get("_store_settings")
+        if settings is None:
+            from segnb.config import SegNB
+
+            config = SegNB()
+            settings = {"owner": config.owner, "default_group": config.default_group}
+            self.__dict__["_store_settings"] = settings
+        return settings
+
+    def open_store(
+        self,
+        schema: str | None = None,
+        *,
+        owner: str | None = None,
+        default_group: str | None = None,
+        keep_versions: int = 3,
+        lock_wait: float = 30.0,
+    ):
+        """Use the segment store in ``schema`` of this warehouse (created when missing).
+
+        ``schema`` defaults to ``SegNB.store_schema`` ('segnb').
+        Called implicitly with the defaults by the first segment method.
+        ``owner`` (default: ``SegNB.owner``, the OS user) is recorded on new
+        segments and decides what private segments are visible.
+
+        Examples
+        --------
+        >>> ws.open_store("segnb_team", owner="alice")     # doctest: +SKIP
+        <segnb.Store duckdb schema='segnb_team'>
+        """
+        from segnb.engine.store import Store
+
+        if schema is None:
+            from segnb.config import SegNB
+
+            schema = getattr(SegNB(), "store_schema", "") or "segnb"
+        settings = dict(self.store_settings)
+        if owner is not None:
+            settings["owner"] = str(owner)
+        if default_group is not None:
+            settings["default_group"] = str(default_group)
+        store = Store(
+            self.con, self.catalog, schema, keep_versions=keep_versions, lock_wait=lock_wait
+        )
+        self.__dict__["_store_settings"] = settings
+        self.__dict__["_store"] = store
+        return store
+
+    @property
+    def store(self):
+        """The segment store (``segnb`` schema unless :meth:`open_store` chose another)."""
+        store = self.__dict__.get("_store")
+        return store if store is not None else self.open_store()
+
+    def create_segment(
+        self, name: str, rules: Any, *, as_of: Any = None, entity: Any = None, **options: Any
+    ):
+        """Save a rules segment and write its first version.
+
+        ``rules`` is rule text (or a tree); a set-only body (``vip & active``)
+        makes a segment-sets segment. Options (SPEC §2): ``group``,
+        ``description``, ``refresh`` ('once' | 'daily'), ``scenario``
+        ('insight', 'delivery', 'reward', 'leads'), ``tz``, ``expires``,
+        ``time_sensitive``, ``email``, ``scope`` ('public', 'private',
+        'shared'), ``shared_with``.
+
+        Examples
+        --------
+        >>> seg = ws.create_segment("active_buyers", rules="count(purchase, T-6..T) >= 2",
+        ...                         group="Q4", refresh="daily")     # doctest: +SKIP
+        """
+        from segnb.engine.create import create_segment
+
+        return create_segment(self, name, rules, as_of=as_of, entity=entity, **options)
+
+    def combine(self, name: str, expression: Any, *, as_of: Any = None, **options: Any):
+        """Save a segment-sets segment: ``&`` ``|`` ``-`` over active, unexpired segments."""
+        from segnb.engine.create import combine
+
+        return combine(self, name, expression, as_of=as_of, **options)
+
+    def upload(self, name: str, path: Any, id_type: str | None = None, **options: Any):
+        """Save a custom-list segment from a CSV/TSV/Excel file of ids (``id_type``: user_id, device_id, …)."""
+        from segnb.engine.upload import upload
+
+        return upload(self, name, path, id_type, **options)
+
+    def from_table(
+        self, name: str, table: str | None = None, id_column: str | None = None, **options: Any
+    ):
+        """Save a segment from a warehouse table or ``query=`` and the column holding the id."""
+        from segnb.engine.create import from_table
+
+        return from_table(self, name, table, id_column, **options)
+
+    def segment(self, name: str):
+        """The stored segment ``name`` (a :class:`segnb.engine.segments.Segment`)."""
+        from segnb.engine.manage import find_row
+        from segnb.engine.segments import Segment
+
+        return Segment(self, name, find_row(self, name))
+
+    def segments(
+        self,
+        group: str | None = None,
+        search: str | None = None,
+        status: str | None = None,
+        method: str | None = None,
+        entity: str | None = None,
+    ):
+        """Visible segments, filtered; a list of Segments with ``.to_frame()``."""
+        from segnb.engine.manage import list_segments
+
+        return list_segments(self, group, search, status, method, entity)
+
+    def deleted(self):
+        """The deleted-records log (a pandas DataFrame)."""
+        from segnb.engine.manage import deleted_log
+
+        return deleted_log(self)
+
+    @property
+    def groups(self):
+        """Groups of segments: ``ws.groups.create/rename/delete/list``."""
+        from segnb.engine.plans import Groups
+
+        return Groups(self)
+
+    @property
+    def plans(self):
+        """Operation plans: ``ws.plans.create/list/finish/delete/export``."""
+        from segnb.engine.plans import Plans
+
+        return Plans(self)
+
+    def segment_names(self, entity: Any = None) -> list[str]:
+        """Names of the stored segments visible here (of one target object when given)."""
+        from segnb.engine.manage import segment_names
+
+        return segment_names(self, None if entity is None else self.entity(entity).name)
+
+    def segment_resolver(self, entity: Any = None):
+        """What ``compile_rule(resolver=…)`` needs for ``in_segment()``/``score()``: the store."""
+        from segnb.engine.manage import StoreResolver
+
+        return StoreResolver(self, entity)
+
+    def _set_bitmaps(self, names: list[str], rows: dict[str, Any] | None = None):
+        """Bitmaps of the current versions of ``names`` (one metadata query, cached bitmaps)."""
+        from segnb.engine.manage import find_row, visible
+        from segnb.engine.segments import usable_row
+        from segnb.engine.sets import load_bitmap
+
+        if rows is None:
+            rows = {r["name"]: r for r in self.store.segment_rows() if visible(self, r)}
+        out, entity = {}, None
+        for name in names:
+            row = rows.get(name) or find_row(self, name)
+            usable_row(self, row, "in segment sets")
+            if entity is not None and row["entity"] != entity:
+                raise SegnbError(
+                    f"segment {name!r} holds {row['entity']}, the others {entity}; "
+                    "sets combine segments of one target object"
+                )
+            entity = row["entity"]
+            out[name] = load_bitmap(self.store, row["id"], row["current_version"])
+        return out
+
+    def set_size(self, expression: Any) -> int:
+        """Size of a set expression over segments (``vip & active - churned``), from bitmaps.
+
+        Examples
+        --------
+        >>> ws.set_size("vip & active - churned")      # doctest: +SKIP
+        10234
+        """
+        return len(self.set_bitmap(expression))
+
+    def set_bitmap(self, expression: Any):
+        """A set expression's members as a roaring bitmap of dense ids (nothing saved)."""
+        from segnb.engine.manage import visible
+        from segnb.engine.parse import parse_sets
+        from segnb.engine.rules import SegmentRef, walk
+        from segnb.engine.sets import set_bitmap
+
+        tree = parse_sets(expression) if isinstance(expression, str) else expression
+        names = sorted({n.name for n in walk(tree) if isinstance(n, SegmentRef)})
+        rows = {r["name"]: r for r in self.store.segment_rows(names) if visible(self, r)}
+        if len(rows) < len(names) and isinstance(expression, str):
+            visible_names = [r["name"] for r in self.store.segment_rows() if visible(self, r)]
+            parse_sets(expression, visible_names)  # raises, pointing at the unknown name
+        bitmaps = self._set_bitmaps(names, rows)
+        return set_bitmap(tree, bitmaps.__getitem__)
+
+    def overlap(self, names: list[str]):
+        """Pairwise overlaps of segments: sizes on the diagonal (a pandas DataFrame)."""
+        from segnb.engine.manage import visible
+        from segnb.engine.sets import overlap_matrix
+
+        names = list(names)
+        rows = {r["name"]: r for r in self.store.segment_rows(names) if visible(self, r)}
+        bitmaps = self._set_bitmaps(names, rows)
+        return overlap_matrix(names, [bitmaps[n] for n in names])
+
+
+def _uses_segments(tree: Node) -> bool:
+    return any(isinstance(node, (InSegment, Score)) for node in walk(tree))
 
 
 def connect(

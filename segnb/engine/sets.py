@@ -1,0 +1,248 @@
+"""Dense ids and roaring bitmaps: fast sets, overlaps, size estimates and verify.
+
+Every entity id gets a dense integer once (table ``segnb_ids_<entity>`` of
+the store's schema, extended in the engine when new entities appear). Each
+membership version keeps, next to its member table, its dense ids as a
+serialized roaring bitmap (pyroaring) in the ``bitmap`` column of
+``segnb_versions``. Set expressions, overlaps and ``verify`` then run on
+bitmaps in memory in milliseconds; the member tables stay the source of truth
+for joins and exports. Bitmaps are read once per version (versions never
+change) and cached on the store.
+
+Examples
+--------
+>>> ws.set_size("vip & active - churned")       # doctest: +SKIP
+10234
+>>> ws.overlap(["vip", "active", "churned"])    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import array
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from segnb.engine.store import quote
+from segnb.errors import SegmentStateError, SegnbError, StoreError
+
+if TYPE_CHECKING:
+    from segnb.engine.store import Store
+
+__all__ = [
+    "BitMap",
+    "bitmap_of_table",
+    "ensure_dense_ids",
+    "extend_dense_ids",
+    "ids_table_name",
+    "member_select",
+    "set_bitmap",
+    "set_query",
+]
+
+try:  # pyroaring is a dependency; keep importing segnb cheap and explicit
+    from pyroaring import BitMap
+except ImportError:  # pragma: no cover - installed with segnb
+    BitMap = None  # type: ignore[assignment]
+
+BATCH = 1 << 20
+MAX_DENSE = 2**32 - 1
+
+
+def _need_pyroaring() -> None:
+    if BitMap is None:  # pragma: no cover
+        raise SegnbError("fast sets need pyroaring: pip install pyroaring")
+
+
+def ids_table_name(entity: str) -> str:
+    """Name of the dense-id table of a target object."""
+    slug = re.sub(r"[^a-z0-9_]", "_", entity.lower())[:40]
+    return f"segnb_ids_{slug}"
+
+
+def ensure_dense_ids(store: Store, entity: str) -> str:
+    """The dense-id table of ``entity``, made in the engine on first use; its name.
+
+    Every entity id present then gets an integer 0..n-1. Ids that appear
+    later get the next integers when a member table first holds them
+    (:func:`extend_dense_ids`); existing ids keep theirs, so bitmaps of
+    older versions stay valid.
+    """
+    ent = store.catalog.entity(entity)
+    table = ids_table_name(ent.name)
+    db = store.db
+    if store.select("ids", {"entity": ent.name}):
+        return table
+    source = store.catalog.table(ent.table)
+    ids = source.filter(source[ent.id].notnull()).select(ent.id).distinct()
+    col = quote(ent.id)
+    with db.transaction():
+        if db.dialect == "postgres":
+            db.execute(
+                "SELECT pg_advisory_xact_lock(hashtext(?))", (f"segnb:ids:{store.schema}:{table}",)
+            )
+            if store.select("ids", {"entity": ent.name}):
+                return table
+        db.execute(f"DROP TABLE IF EXISTS {store.t(table)}")
+        sql = store.con.compile(ids)
+        # stored in id order: DuckDB's zone maps then make an id lookup (verify) ~1 ms at 10M
+        db.execute(
+            f"CREATE TABLE {store.t(table)} AS SELECT {col}, "
+            f"row_number() OVER (ORDER BY {col}) - 1 AS dense FROM ({sql}) AS n ORDER BY dense"
+        )
+        if db.dialect == "postgres":
+            db.execute(f"CREATE UNIQUE INDEX ON {store.t(table)} ({col})")
+        top = int(db.scalar(f"SELECT count(*) FROM {store.t(table)}"))
+        _check_top(ent, top)
+        store.insert("ids", {"entity": ent.name, "id_table": table, "next_dense": top})
+    return table
+
+
+def _check_top(ent: Any, top: int) -> None:
+    if top > MAX_DENSE:
+        raise StoreError(f"{ent.name} has more than {MAX_DENSE} ids; bitmaps hold 32-bit ids")
+
+
+def extend_dense_ids(store: Store, entity: str, member_table: str) -> int:
+    """Give dense ids to the members of ``member_table`` that have none (new entities).
+
+    Runs inside the version's transaction; how many ids were added.
+    """
+    ent = store.catalog.entity(entity)
+    table = ids_table_name(ent.name)
+    db = store.db
+    col = quote(ent.id)
+    members = store.t(member_table)
+    if db.dialect == "postgres":
+        db.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(?))", (f"segnb:ids:{store.schema}:{table}",)
+        )
+    start = int(db.scalar(f"SELECT coalesce(max(dense) + 1, 0) FROM {store.t(table)}"))
+    db.execute(
+        f"INSERT INTO {store.t(table)} ({col}, dense) SELECT {col}, "
+        f"{start} + row_number() OVER (ORDER BY {col}) - 1 FROM {members} WHERE dense IS NULL"
+    )
+    db.execute(
+        f"UPDATE {members} AS m SET dense = i.dense FROM {store.t(table)} AS i "
+        f"WHERE m.dense IS NULL AND m.{col} = i.{col}"
+    )
+    top = int(db.scalar(f"SELECT coalesce(max(dense) + 1, 0) FROM {store.t(table)}"))
+    _check_top(ent, top)
+    store.update("ids", {"entity": ent.name}, {"next_dense": top})
+    return top - start
+
+
+def member_select(store: Store, members: Any, entity: str, ids_table: str) -> str:
+    """SQL selecting ``(id, dense)`` of ``members`` (distinct ids; dense NULL for new ones)."""
+    ent = store.catalog.entity(entity)
+    if ent.id not in members.columns:
+        raise StoreError(
+            f"the member query has columns {list(members.columns)}, not the id column {ent.id!r}"
+        )
+    mapped = store.ibis_table(ids_table)
+    ids = members.filter(members[ent.id].notnull()).select(ent.id)
+    return store.con.compile(ids.left_join(mapped, ent.id).select(ent.id, "dense"))
+
+
+def bitmap_of_table(store: Store, table: str) -> bytes:
+    """The dense ids of a member table as a serialized roaring bitmap, read in batches."""
+    _need_pyroaring()
+    bm = BitMap()
+    sql = f"SELECT dense FROM {store.t(table)}"
+    if store.db.dialect == "duckdb":
+        reader = store.db.raw.execute(sql).to_arrow_reader(BATCH)
+        for batch in reader:
+            _add(bm, batch.column(0).to_numpy(zero_copy_only=False))
+    else:
+        with store.db.raw.cursor(name=f"segnb_bitmap_{table}") as cur:
+            cur.itersize = 100_000
+            cur.execute(sql)
+            while rows := cur.fetchmany(100_000):
+                _add(bm, np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+    bm.run_optimize()
+    return bm.serialize()
+
+
+def _add(bm: Any, values: np.ndarray) -> None:
+    if len(values):
+        bm.update(array.array("I", values.astype(np.uint32).tobytes()))
+
+
+def load_bitmap(store: Store, segment_id: int, version: int) -> Any:
+    """The bitmap of one version (cached on the store; versions never change)."""
+    _need_pyroaring()
+    key = (segment_id, version)
+    found = store.bitmaps.get(key)
+    if found is None:
+        data = store.bitmap_bytes(segment_id, version)
+        if data is None:
+            raise SegmentStateError(f"version {version} of segment {segment_id} has no bitmap")
+        found = BitMap.deserialize(data)
+        if len(store.bitmaps) > 256:
+            store.bitmaps.pop(next(iter(store.bitmaps)))
+        store.bitmaps[key] = found
+    return found
+
+
+def dense_of(store: Store, entity: str, value: Any) -> int | None:
+    """The dense integer of one entity id, or None if it is not an entity."""
+    ent = store.catalog.entity(entity)
+    table = ids_table_name(ent.name)
+    if not store.select("ids", {"entity": ent.name}):
+        return None
+    rows = store.db.execute(
+        f"SELECT dense FROM {store.t(table)} WHERE {quote(ent.id)} = ?", (value,)
+    )
+    return int(rows[0][0]) if rows else None
+
+
+# -- set expressions -----------------------------------------------------------
+
+
+def set_bitmap(tree: Any, bitmap_of) -> Any:
+    """Evaluate a set tree (SegmentRef/SetOp) on bitmaps; ``bitmap_of(name)`` loads one."""
+    from segnb.engine.rules import SegmentRef, SetOp
+
+    if isinstance(tree, SegmentRef):
+        return bitmap_of(tree.name)
+    if isinstance(tree, SetOp):
+        left, right = set_bitmap(tree.left, bitmap_of), set_bitmap(tree.right, bitmap_of)
+        if tree.op == "&":
+            return left & right
+        if tree.op == "|":
+            return left | right
+        return left - right
+    raise SegnbError(f"not a set expression: {tree!r}")
+
+
+def set_query(tree: Any, table_of) -> Any:
+    """The Ibis expression of a set tree; ``table_of(name)`` gives a one-column member table."""
+    from segnb.engine.rules import SegmentRef
+
+    if isinstance(tree, SegmentRef):
+        return table_of(tree.name)
+    left, right = set_query(tree.left, table_of), set_query(tree.right, table_of)
+    if tree.op == "&":
+        return left.intersect(right)
+    if tree.op == "|":
+        return left.union(right, distinct=True)
+    return left.difference(right)
+
+
+def overlap_matrix(names: list[str], bitmaps: list[Any]):
+    """A pandas DataFrame: sizes on the diagonal, intersection sizes elsewhere."""
+    import pandas as pd
+
+    n = len(names)
+    out = np.zeros((n, n), dtype=np.int64)
+    for i in range(n):
+        out[i, i] = len(bitmaps[i])
+        for j in range(i + 1, n):
+            out[i, j] = out[j, i] = bitmaps[i].intersection_cardinality(bitmaps[j])
+    labels = list(names)  # object-dtype labels: building the frame stays well under 1 ms
+    return pd.DataFrame(
+        out,
+        index=pd.Index(labels, name="segment", dtype=object),
+        columns=pd.Index(labels, dtype=object),
+    )

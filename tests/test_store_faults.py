@@ -1,0 +1,181 @@
+"""Faults: a refresh killed halfway, two processes refreshing, a locked DuckDB file."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import signal
+import time
+
+import pytest
+from store_tools import AS_OF, pg_url, run_child
+
+import segnb
+from segnb.engine.workspace import Workspace
+from segnb.errors import SegmentBusyError, WarehouseError
+
+BUYERS = "count(purchase, T-6..T) >= 1"
+
+CHILD = """
+import pathlib, sys, time
+import segnb
+from segnb.engine import store
+
+flag = pathlib.Path({flag!r})
+release = pathlib.Path({flag!r} + ".release")
+pause = {pause!r}
+
+def hold(stage):
+    if stage == "members_written":
+        flag.write_text("written")
+        deadline = time.monotonic() + pause
+        while time.monotonic() < deadline and not release.exists():
+            time.sleep(0.05)
+
+store.checkpoint = hold
+try:
+    ws = segnb.connect({url!r})
+    ws.open_store({schema!r}, owner="tester", lock_wait={lock_wait!r})
+    ws.segment("buyers").refresh(as_of={as_of!r})
+    print("refreshed", ws.segment("buyers").version)
+except segnb.SegnbError as exc:
+    print(type(exc).__name__ + ": " + str(exc))
+    sys.exit(3)
+"""
+
+pytest_plugins = ("store_helpers",)  # the store_ws and ws_factory fixtures
+
+
+def _target(ws) -> str:
+    return str(ws.path) if ws.backend == "duckdb" else pg_url(ws.con)
+
+
+def _child(ws, flag, *, pause=600.0, lock_wait=30.0, as_of=AS_OF - datetime.timedelta(days=9)):
+    code = CHILD.format(
+        flag=str(flag), pause=pause, url=_target(ws), schema=ws.schema, lock_wait=lock_wait,
+        as_of=str(as_of),
+    )  # fmt: skip
+    return run_child(code, wait=False)
+
+
+def _wait_for(path, proc, seconds=90.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"child ended early ({proc.returncode}): {out}\n{err}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail("child never reached the checkpoint")
+        time.sleep(0.05)
+
+
+def _reopen(ws) -> Workspace:
+    if ws.backend != "duckdb":
+        return ws
+    again = segnb.connect(str(ws.path))
+    again.open_store(ws.schema, owner="tester")
+    again.backend, again.schema, again.path = ws.backend, ws.schema, ws.path
+    return again
+
+
+def _release(ws) -> None:
+    if ws.backend == "duckdb":
+        ws.con.disconnect()  # one process at a time may open a DuckDB file
+
+
+def test_sigkill_mid_refresh_loses_nothing(store_ws, tmp_path):
+    ws = store_ws
+    seg = ws.create_segment("buyers", rules=BUYERS, as_of=AS_OF)
+    before = set(seg.members().to_pyarrow().column(0).to_pylist())
+    seg_id = seg.id
+    _release(ws)
+    flag = tmp_path / "written.flag"
+    proc = _child(ws, flag)
+    try:
+        _wait_for(flag, proc)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        with contextlib.suppress(Exception):
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    ws = _reopen(ws)
+    try:
+        seg = ws.segment("buyers")
+        assert seg.version == 1 and seg.status == "active"
+        assert set(seg.members().to_pyarrow().column(0).to_pylist()) == before
+        assert f"segnb_m_{seg_id}_2" not in ws.con.list_tables(database=ws.schema)
+        assert list(seg.runs()["status"]) == ["succeeded", "running"]  # the killed one
+        seg.refresh(as_of=AS_OF - datetime.timedelta(days=3))
+        assert seg.version == 2 and seg.status == "active"
+        assert list(seg.runs()["status"]) == ["succeeded", "interrupted", "succeeded"]
+        assert list(seg.history()["version"]) == [1, 2]
+    finally:
+        if ws.backend == "duckdb":
+            ws.con.disconnect()
+
+
+@pytest.mark.parametrize("lock_wait", [60.0, 0.5])
+def test_two_processes_refreshing_one_segment(store_ws, tmp_path, lock_wait):
+    ws = store_ws
+    ws.create_segment("buyers", rules=BUYERS, as_of=AS_OF)
+    _release(ws)
+    first_flag, second_flag = tmp_path / "first.flag", tmp_path / "second.flag"
+    first = _child(ws, first_flag, pause=120.0)
+    _wait_for(first_flag, first)  # the first holds its write open at the checkpoint
+    second = _child(ws, second_flag, pause=0.0, lock_wait=lock_wait)
+    if lock_wait > 10 and ws.backend != "duckdb":
+        time.sleep(4.0)  # let the second reach the lock and wait on it
+    else:
+        out2, err2 = second.communicate(timeout=120)  # refused while the first is writing
+    (tmp_path / "first.flag.release").write_text("go")
+    out1, err1 = first.communicate(timeout=120)
+    if second.returncode is None:
+        out2, err2 = second.communicate(timeout=120)
+    assert first.returncode == 0, out1 + err1
+    ws = _reopen(ws)
+    try:
+        seg = ws.segment("buyers")
+        if ws.backend == "duckdb":
+            # the file has one writer: the second process is told so, naming the file
+            assert second.returncode == 3, out2 + err2
+            assert "WarehouseError" in out2 and str(ws.path) in out2 and "locked" in out2
+            assert seg.version == 2
+        elif lock_wait > 10:
+            # PostgreSQL: the second waits for the first, then writes its own version
+            assert second.returncode == 0, out2 + err2
+            assert seg.version == 3
+            assert list(seg.runs()["status"]) == ["succeeded"] * 3
+        else:
+            assert second.returncode == 3, out2 + err2
+            assert SegmentBusyError.__name__ in out2 and "another session" in out2
+            assert seg.version == 2 and seg.status == "active"
+            assert sorted(seg.runs()["status"]) == ["failed", "succeeded", "succeeded"]
+        assert list(seg.history()["version"]) == list(range(1, seg.version + 1))
+    finally:
+        if ws.backend == "duckdb":
+            ws.con.disconnect()
+
+
+def test_locked_duckdb_file_names_the_file(warehouse, tmp_path):
+    import shutil
+
+    path = tmp_path / "held.duckdb"
+    shutil.copy(warehouse, path)
+    holder = segnb.connect(str(path))
+    try:
+        code = f"""
+import segnb
+try:
+    segnb.connect({str(path)!r})
+except segnb.WarehouseError as exc:
+    print("ERROR", exc)
+"""
+        rc, out, err = run_child(code)
+        assert rc == 0, err
+        assert out.startswith("ERROR") and str(path) in out and "locked" in out
+        assert "Traceback" not in out + err
+    finally:
+        holder.con.disconnect()
+    assert isinstance(WarehouseError("x"), segnb.SegnbError)
