@@ -151,9 +151,7 @@ class Window(Node):
         """The first and last day of the window for a given as-of date."""
         start, end = self.start.resolve(as_of), self.end.resolve(as_of)
         if start > end:
-            raise RuleError(
-                f"empty window: {start} .. {end} ends before it starts for T = {as_of}"
-            )
+            raise RuleError(f"empty window: {start} .. {end} ends before it starts for T = {as_of}")
         return start, end
 
 
@@ -229,6 +227,13 @@ def _check_filter(where: Any) -> None:
             )
 
 
+def _check_events(node: Any, what: str) -> None:
+    _name(node.event, "an event")
+    if not isinstance(node.window, Window):
+        raise RuleError(f"{what} needs a window, not {node.window!r}")
+    _check_filter(node.where)
+
+
 @dataclass(frozen=True)
 class Count(Node):
     """``count(event [where filter], window)``: events per entity; 0 when none."""
@@ -238,10 +243,7 @@ class Count(Node):
     where: Condition | None = None
 
     def __post_init__(self) -> None:
-        _name(self.event, "an event")
-        if not isinstance(self.window, Window):
-            raise RuleError(f"count() needs a window, not {self.window!r}")
-        _check_filter(self.where)
+        _check_events(self, "count()")
 
 
 @dataclass(frozen=True)
@@ -254,11 +256,8 @@ class Sum(Node):
     where: Condition | None = None
 
     def __post_init__(self) -> None:
-        _name(self.event, "an event")
         _name(self.field, "an event field")
-        if not isinstance(self.window, Window):
-            raise RuleError(f"sum() needs a window, not {self.window!r}")
-        _check_filter(self.where)
+        _check_events(self, "sum()")
 
 
 @dataclass(frozen=True)
@@ -350,12 +349,15 @@ class Between(Node):
                 f"empty range: between {self.low} and {self.high}",
                 hint=f"write the smaller value first: between {self.high} and {self.low}",
             )
-        if isinstance(self.low, DateLiteral) and isinstance(self.high, DateLiteral):
-            if self.low.value > self.high.value:
-                raise RuleError(
-                    f"empty range: between {self.low.value} and {self.high.value}",
-                    hint="write the earlier date first",
-                )
+        if (
+            isinstance(self.low, DateLiteral)
+            and isinstance(self.high, DateLiteral)
+            and self.low.value > self.high.value
+        ):
+            raise RuleError(
+                f"empty range: between {self.low.value} and {self.high.value}",
+                hint="write the earlier date first",
+            )
 
 
 @dataclass(frozen=True)
@@ -388,10 +390,7 @@ class Did(Node):
     where: Condition | None = None
 
     def __post_init__(self) -> None:
-        _name(self.event, "an event")
-        if not isinstance(self.window, Window):
-            raise RuleError(f"did() needs a window, not {self.window!r}")
-        _check_filter(self.where)
+        _check_events(self, "did()")
 
 
 @dataclass(frozen=True)
@@ -508,8 +507,28 @@ def walk(node: Node):
 _NODE_TYPES = {
     cls.__name__: cls
     for cls in (
-        Today, DateLiteral, Window, Tag, Attribute, EventField, Change, Count, Sum, Score,
-        Compare, In, Between, IsNull, Truth, Did, InSegment, And, Or, Not, SegmentRef, SetOp,
+        Today,
+        DateLiteral,
+        Window,
+        Tag,
+        Attribute,
+        EventField,
+        Change,
+        Count,
+        Sum,
+        Score,
+        Compare,
+        In,
+        Between,
+        IsNull,
+        Truth,
+        Did,
+        InSegment,
+        And,
+        Or,
+        Not,
+        SegmentRef,
+        SetOp,
     )
 }
 
