@@ -146,15 +146,29 @@ def _error(spec, con) -> str:
     [
         ({}, "the catalog has no entities"),
         ({"entities": {"u": {"table": "custmers", "id": "x"}}}, "table 'custmers'"),
-        ({"entities": {"u": {"table": "orders", "id": "customerid"}}}, "did you mean 'customer_id'"),
-        ({"entities": {"u": {"table": "orders"}}}, 'needs id = "..."'),
-        ({"entities": {"u": {"table": "orders", "id": "customer_id", "tabel": 1}}}, "did you mean 'table'"),
         (
-            {"entities": {"u": {"table": "orders", "id": "customer_id", "types": {"store": "text"}}}},
+            {"entities": {"u": {"table": "orders", "id": "customerid"}}},
+            "did you mean 'customer_id'",
+        ),
+        ({"entities": {"u": {"table": "orders"}}}, 'needs id = "..."'),
+        (
+            {"entities": {"u": {"table": "orders", "id": "customer_id", "tabel": 1}}},
+            "did you mean 'table'",
+        ),
+        (
+            {
+                "entities": {
+                    "u": {"table": "orders", "id": "customer_id", "types": {"store": "text"}}
+                }
+            },
             "is not a tag type",
         ),
         (
-            {"entities": {"u": {"table": "orders", "id": "customer_id", "types": {"store": "number"}}}},
+            {
+                "entities": {
+                    "u": {"table": "orders", "id": "customer_id", "types": {"store": "number"}}
+                }
+            },
             "does not fit column type",
         ),
         (
@@ -203,3 +217,12 @@ def test_closest():
     assert closest("cty", ["city", "channel"]) == "city"
     assert closest("CITY", ["city"]) == "city"
     assert closest("zzz", ["city"]) is None
+
+
+def test_alternate_ids_are_id_columns_not_attributes(custom_con):
+    spec = {"entities": {"c": {"table": "clicks", "id": "cust", "ids": ["page"]}}}
+    ent = Catalog.load(spec, custom_con).entity()
+    assert list(ent.id_columns) == ["cust", "page"]
+    assert "page" not in ent.attributes
+    bad = {"entities": {"c": {"table": "clicks", "id": "cust", "ids": ["pag"]}}}
+    assert "did you mean 'page'" in _error(bad, custom_con)

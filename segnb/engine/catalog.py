@@ -131,6 +131,8 @@ class Entity:
     events: tuple[EventSource, ...] = ()
     label: str = ""
     description: str = ""
+    id_columns: Mapping[str, dt.DataType] = field(default_factory=dict)
+    """Every column that identifies an entity (the id, then ``ids = [...]``), with its type."""
 
     # -- names ----------------------------------------------------------------
 
@@ -166,12 +168,8 @@ class Catalog:
     entities: dict[str, Entity]
     con: Any = field(default=None, repr=False)
     spec: dict[str, Any] = field(default_factory=dict, repr=False)
-    _event_names: dict[tuple[str, int], tuple[str, ...]] = field(
-        default_factory=dict, repr=False
-    )
-    _values: dict[tuple[str, str], tuple[list[Any], bool]] = field(
-        default_factory=dict, repr=False
-    )
+    _event_names: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _values: dict[tuple[str, str], tuple[list[Any], bool]] = field(default_factory=dict, repr=False)
 
     # -- loading --------------------------------------------------------------
 
@@ -227,9 +225,7 @@ class Catalog:
                 "with table = ... and id = ..."
             )
         tables = _TableLookup(con)
-        entities = {
-            name: _entity(name, body, tables) for name, body in entities_spec.items()
-        }
+        entities = {name: _entity(name, body, tables) for name, body in entities_spec.items()}
         return cls(entities=entities, con=con, spec=dict(spec))
 
     # -- queries --------------------------------------------------------------
@@ -389,20 +385,20 @@ class _TableLookup:
             return self.con.table(parts[-1], database=database)
         except Exception as exc:
             try:
-                known = self.con.list_tables(database=database) if database else self.con.list_tables()
+                known = (
+                    self.con.list_tables(database=database) if database else self.con.list_tables()
+                )
             except Exception:
                 known = []
             hint = _did_you_mean(parts[-1], known)
             place = f" ({where})" if where else ""
-            raise CatalogError(
-                f"table {name!r}{place} is not in the warehouse{hint}"
-            ) from exc
+            raise CatalogError(f"table {name!r}{place} is not in the warehouse{hint}") from exc
 
 
 def _require(body: Mapping[str, Any], key: str, where: str) -> str:
     value = body.get(key)
     if not isinstance(value, str) or not value:
-        raise CatalogError(f"{where} needs {key} = \"...\" (a {_KEY_HELP.get(key, key)})")
+        raise CatalogError(f'{where} needs {key} = "..." (a {_KEY_HELP.get(key, key)})')
     return value
 
 
@@ -413,11 +409,34 @@ _KEY_HELP = {
     "time": "column holding the event time",
 }
 
-_ENTITY_KEYS = {"table", "id", "tags", "events", "types", "labels", "descriptions", "exclude",
-                "label", "description"}
+_ENTITY_KEYS = {
+    "table",
+    "id",
+    "ids",
+    "tags",
+    "events",
+    "types",
+    "labels",
+    "descriptions",
+    "exclude",
+    "label",
+    "description",
+}
 _TAG_KEYS = {"table", "id", "date", "types", "labels", "descriptions", "exclude"}
-_EVENT_KEYS = {"table", "id", "time", "name", "event", "names", "types", "labels",
-               "descriptions", "event_labels", "event_descriptions", "exclude"}
+_EVENT_KEYS = {
+    "table",
+    "id",
+    "time",
+    "name",
+    "event",
+    "names",
+    "types",
+    "labels",
+    "descriptions",
+    "event_labels",
+    "event_descriptions",
+    "exclude",
+}
 
 
 def _check_keys(body: Mapping[str, Any], allowed: set[str], where: str) -> None:
@@ -460,7 +479,9 @@ def _fits(kind: str, dtype: dt.DataType) -> bool:
     return dtype.is_date() or dtype.is_timestamp()
 
 
-def _fields(schema, skip: set[str], body: Mapping[str, Any], table: str, where: str) -> dict[str, Field]:
+def _fields(
+    schema, skip: set[str], body: Mapping[str, Any], table: str, where: str
+) -> dict[str, Field]:
     types = body.get("types", {}) or {}
     labels = body.get("labels", {}) or {}
     descriptions = body.get("descriptions", {}) or {}
@@ -508,10 +529,16 @@ def _entity(name: str, body: Mapping[str, Any], tables: _TableLookup) -> Entity:
     id_col = _require(body, "id", where)
     schema = tables.table(table, where).schema()
     id_dtype = _column(schema, id_col, table, where)
-    attributes = _fields(schema, {id_col}, body, table, where)
+    alternates = body.get("ids", []) or []
+    if not isinstance(alternates, list) or not all(isinstance(a, str) for a in alternates):
+        raise CatalogError(f'{where}.ids lists other id columns, e.g. ids = ["device_id"]')
+    id_columns = {id_col: id_dtype}
+    for column in alternates:
+        id_columns[column] = _column(schema, column, table, f"{where}.ids")
+    # alternate ids identify entities (uploads map through them); they are not enum tags
+    attributes = _fields(schema, set(id_columns), body, table, where)
     tags = tuple(
-        _tag_source(part, tables, f"{where[:-1]}.tags]")
-        for part in _as_list(body.get("tags"))
+        _tag_source(part, tables, f"{where[:-1]}.tags]") for part in _as_list(body.get("tags"))
     )
     events = tuple(
         _event_source(part, tables, f"{where[:-1]}.events]")
@@ -536,6 +563,7 @@ def _entity(name: str, body: Mapping[str, Any], tables: _TableLookup) -> Entity:
         events=events,
         label=str(body.get("label", _label(name))),
         description=str(body.get("description", "")),
+        id_columns=id_columns,
     )
 
 
@@ -576,8 +604,8 @@ def _event_source(body: Mapping[str, Any], tables: _TableLookup, where: str) -> 
     name, event = body.get("name"), body.get("event")
     if (name is None) == (event is None):
         raise CatalogError(
-            f"{where} needs either name = \"<column holding the event name>\" "
-            "or event = \"<the one event every row is>\""
+            f'{where} needs either name = "<column holding the event name>" '
+            'or event = "<the one event every row is>"'
         )
     if name is not None:
         _column(schema, name, table, where)

@@ -84,6 +84,7 @@ DEMO_CATALOG = """\
 [entities.users]
 table = "users"
 id = "user_id"
+ids = ["device_id", "account_id"]
 label = "Users"
 description = "Registered shoppers of the demo e-commerce app, one row per user."
 

@@ -46,22 +46,24 @@ def id_type_column(ent: Any, id_type: str | None) -> tuple[str, Any]:
     if id_type is None:
         return ent.id, ent.id_dtype
     key = str(id_type).strip().lower().replace(" ", "_").replace("-", "_")
-    if key in (ent.id, "id"):
+    if key == "id":
         return ent.id, ent.id_dtype
+    if key in ent.id_columns:
+        return key, ent.id_columns[key]
     if key in ent.attributes:
         dtype = ent.attributes[key].dtype
         if dtype.is_string() or dtype.is_integer():
             return key, dtype
     from segnb.engine.catalog import closest
 
-    options = [ent.id] + [
+    options = list(ent.id_columns) + [
         n for n, f in ent.attributes.items() if f.dtype.is_string() or f.dtype.is_integer()
     ]
     guess = closest(key, options)
     raise InvalidValueError(
         f"id_type={id_type!r} is not an id column of {ent.name}"
         + (f"; did you mean {guess!r}?" if guess else "")
-        + f" (choose from {', '.join(options)})"
+        + f" (choose from {', '.join(options)}; declare more with ids = [...] in the catalog)"
     )
 
 
