@@ -30,7 +30,7 @@ def test_duckdb_urls(url, path):
 
 def test_missing_duckdb_file_is_not_created(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(WarehouseError, match="no DuckDB warehouse at 'nope.duckdb'"):
+    with pytest.raises(WarehouseError, match=r"no DuckDB warehouse at .nope\.duckdb."):
         open_backend("duckdb:///nope.duckdb")
     assert not (tmp_path / "nope.duckdb").exists()
 
@@ -88,7 +88,7 @@ def test_locked_duckdb_file_names_the_file(tmp_path):
 
 
 def test_unreachable_postgres_is_a_warehouse_error():
-    with pytest.raises(WarehouseError, match="cannot connect to postgres://u:\\*\\*\\*@127.0.0.1:1/db"):
+    with pytest.raises(WarehouseError, match=r"cannot connect to postgres://u:\*\*\*@127\.0\.0\.1:1/db"):
         open_backend("postgresql://u:secret@127.0.0.1:1/db")
 
 
