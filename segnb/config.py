@@ -40,7 +40,7 @@ SETTINGS_TABLE = "settings"
 def _os_user() -> str:
     try:
         return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user database (containers)
+    except Exception:  # no user database (containers)
         return "unknown"
 
 
@@ -150,7 +150,9 @@ class SegNB(Configurable):
     @validate("displaylimit")
     def _check_displaylimit(self, proposal: Any) -> int:
         if proposal["value"] < 0:
-            raise TraitError(f"SegNB.displaylimit must be 0 (all rows) or more, not {proposal['value']}")
+            raise TraitError(
+                f"SegNB.displaylimit must be 0 (all rows) or more, not {proposal['value']}"
+            )
         return proposal["value"]
 
     @validate("timezone")

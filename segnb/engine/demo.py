@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import operator
 import os
@@ -465,7 +466,8 @@ class _Writer:
         )
         try:
             self.con = con
-            con.execute("SET enable_progress_bar = false")
+            with contextlib.suppress(duckdb.Error):  # refused in Jupyter without ipywidgets
+                con.execute("SET enable_progress_bar = false")
             con.execute("SET preserve_insertion_order = false")
             con.execute(_SCHEMA)
             self._macros()

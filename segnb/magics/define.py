@@ -1,0 +1,151 @@
+"""Defining segments: the ``%%segment`` cell, ``%segment estimate`` and ``%segment sql``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.error import UsageError
+
+from segnb.errors import SegmentNotFoundError, SegnbError
+from segnb.magics.command import Command, split_words
+from segnb.magics.results import EstimateResult, SegmentResult, SQLResult
+
+if TYPE_CHECKING:
+    from segnb.magics.magic import SegnbMagics
+
+__all__ = ["HANDLERS", "create", "create_options", "estimate", "sql"]
+
+#: option key of the magics -> keyword of the store's creation methods
+_CREATE_KEYS = (
+    "description",
+    "refresh",
+    "scenario",
+    "tz",
+    "expires",
+    "email",
+    "scope",
+    "shared_with",
+    "time_sensitive",
+)
+_EXAMPLE = "%%segment active_buyers --group Q4\ncount(purchase, T-6..T) >= 2 and not is_black_list"
+
+
+def create_options(m: SegnbMagics, cmd: Command) -> dict[str, Any]:
+    """Keywords for ``ws.create_segment`` & co. from the shared creation options."""
+    out: dict[str, Any] = {"group": cmd.get("group", m.settings.default_group)}
+    for key in _CREATE_KEYS:
+        value = cmd[key]
+        if value not in (None, False):
+            out[key] = value
+    if cmd["expires"] and str(cmd["expires"]).lower() in ("never", "none"):
+        out.pop("expires")
+    return out
+
+
+def _is_sets(text: str) -> bool:
+    from segnb.engine.parse import is_set_expression
+
+    return is_set_expression(text)
+
+
+def create(m: SegnbMagics, cmd: Command):
+    """``%%segment NAME [options]`` with a rule (or set expression) as the cell body."""
+    body = (cmd.body or "").rstrip()
+    name = cmd["name"]
+    if not body.strip():
+        raise UsageError(f"%%segment needs a rule in the cell body, e.g.\n{_EXAMPLE}")
+    if cmd["dry_run"]:
+        return _dry_run(m, cmd, body, name)
+    if not name:
+        raise UsageError(f"%%segment needs a NAME for the new segment, e.g.\n{_EXAMPLE}")
+    ws = m.workspace(store=True)
+    options = create_options(m, cmd)
+    if cmd["replace"] and name in ws.segment_names():
+        _check_body(ws, body, cmd["entity"])  # before deleting anything
+        ws.segment(name).delete()
+        m.note(f"segnb: deleted the old {name!r} to replace it")
+    seg = ws.create_segment(name, body, as_of=cmd["as_of"], entity=cmd["entity"], **options)
+    return SegmentResult.of(seg)
+
+
+def _check_body(ws: Any, body: str, entity: str | None) -> None:
+    if _is_sets(body):
+        from segnb.engine.parse import parse_sets
+
+        parse_sets(body, ws.segment_names())
+    else:
+        from segnb.engine.parse import parse_rule
+
+        parse_rule(body, ws.catalog, ws.entity(entity), segments=ws.segment_names())
+
+
+def _dry_run(m: SegnbMagics, cmd: Command, body: str, name: str | None) -> EstimateResult:
+    if _is_sets(body):
+        ws = m.workspace(store=True)
+        size = ws.set_size(body)
+        return EstimateResult(size, body, cmd["as_of"], _entity_name(ws, cmd), None, name)
+    ws = m.workspace(store=_mentions_segments(body))
+    size = ws.estimate(body, as_of=cmd["as_of"], entity=cmd["entity"])
+    text = ws.sql(body, as_of=cmd["as_of"], entity=cmd["entity"])
+    return EstimateResult(size, body, cmd["as_of"], _entity_name(ws, cmd), text, name)
+
+
+def _mentions_segments(text: str) -> bool:
+    return "in_segment" in text or "score" in text
+
+
+def _entity_name(ws: Any, cmd: Command) -> str:
+    return ws.entity(cmd["entity"]).name
+
+
+def estimate(m: SegnbMagics, cmd: Command) -> EstimateResult:
+    """``%segment estimate RULE``: the size of a rule or set expression, nothing saved."""
+    text = cmd["rule"]
+    if _is_sets(text):
+        ws = m.workspace(store=True)
+        size = ws.set_size(text)
+    else:
+        ws = m.workspace(store=_mentions_segments(text))
+        size = ws.estimate(text, as_of=cmd["as_of"], entity=cmd["entity"])
+    return EstimateResult(size, text, cmd["as_of"], _entity_name(ws, cmd))
+
+
+def sql(m: SegnbMagics, cmd: Command) -> SQLResult:
+    """``%segment sql NAME`` (a stored segment) or ``%segment sql RULE``."""
+    text = cmd["target"]
+    words = split_words(text)
+    single = len(words) == 1 and words[0].text.replace("_", "a").isalnum()
+    ws = m.workspace(store=single or _mentions_segments(text))
+    if single and words[0].text in ws.segment_names():
+        if cmd["dialect"] and cmd["dialect"] != ws.con.name:
+            raise UsageError(
+                f"%segment sql NAME shows the SQL the warehouse ({ws.con.name}) runs; "
+                "--dialect applies to rules"
+            )
+        return SQLResult(ws.segment(words[0].text).sql)
+    if cmd["dialect"]:
+        _check_dialect(cmd["dialect"])
+    try:
+        return SQLResult(
+            ws.sql(text, as_of=cmd["as_of"], dialect=cmd["dialect"], entity=cmd["entity"])
+        )
+    except SegnbError:
+        if single:  # most likely a mistyped segment name: say so, with the nearest one
+            ws.segment(words[0].text)
+            raise SegmentNotFoundError(f"no segment named {words[0].text!r}") from None
+        raise
+
+
+def _check_dialect(name: str) -> None:
+    import sqlglot
+
+    try:
+        sqlglot.Dialect.get_or_raise(name)
+    except ValueError:
+        raise UsageError(
+            f"--dialect {name!r} is not an SQL dialect sqlglot knows (e.g. duckdb, postgres, "
+            "trino, bigquery, snowflake, spark, mysql)"
+        ) from None
+
+
+HANDLERS = {"estimate": estimate, "sql": sql}
