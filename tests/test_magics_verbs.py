@@ -95,8 +95,9 @@ def test_replace(buyers):
     with pytest.raises(UsageError, match="'cty' is not a tag"):
         run(buyers, "%%segment buyers --replace\ncty = 1")
     assert run(buyers, "%segment show buyers").text == BUYERS  # a bad rule deletes nothing
-    seg = run(buyers, f"%%segment buyers --replace --as-of {AS_OF}\nis_member")
-    assert seg.text == "is_member" and seg.version == 1
+    seg = run(buyers, f"%%segment buyers --replace --group VIP --as-of {AS_OF}\nis_member")
+    assert seg.text == "is_member" and seg.version == 2 and seg.group == "VIP"
+    assert list(seg.history()["version"]) == [1, 2]  # replacing keeps the history
 
 
 def test_cell_mistakes(duck):

@@ -439,3 +439,41 @@ def test_store_migrates_an_older_layout(store_ws, monkeypatch):
     columns = ws.store.ibis_table("segnb_segments").columns
     assert "tags" in columns
     assert ws.segment("buyers").size > 0  # the data came along
+
+
+def test_redefine_keeps_id_options_and_history(store_ws, monkeypatch):
+    ws = store_ws
+    seg = ws.create_segment("buyers", rules=BUYERS, as_of=AS_OF, group="Q4", description="d")
+    first_id = seg.id
+    seg.redefine("count(purchase, T-6..T) >= 2", as_of=AS_OF)
+    assert seg.id == first_id and seg.group == "Q4" and seg.to_dict()["description"] == "d"
+    assert seg.text == "count(purchase, T-6..T) >= 2"
+    assert ids(seg.members()) == ids(ws.members("count(purchase, T-6..T) >= 2", as_of=AS_OF))
+    assert list(seg.history()["version"]) == [1, 2]
+
+    # a definition that fails to build leaves the old definition and version served
+    from segnb.engine import manage
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("warehouse went away")
+
+    monkeypatch.setattr(manage, "build_members", broken)
+    with pytest.raises(RuntimeError):
+        seg.redefine("is_member", as_of=AS_OF)
+    monkeypatch.undo()
+    assert seg.text == "count(purchase, T-6..T) >= 2" and seg.version == 2
+    assert seg.status == "failed"
+    assert seg.refresh(as_of=AS_OF).status == "active" and seg.version == 3
+
+    # a rules segment can become a sets segment, but not one built on itself
+    ws.create_segment("members", rules=MEMBERS, as_of=AS_OF)
+    both = ws.combine("both", "buyers & members", as_of=AS_OF)
+    seg.redefine("members | members", as_of=AS_OF)
+    assert seg.method == "sets"
+    with pytest.raises(InvalidValueError, match="built on 'buyers'"):
+        seg.redefine("in_segment(both)", as_of=AS_OF)
+    with pytest.raises(InvalidValueError, match="cannot be made from itself"):
+        seg.redefine("buyers & members", as_of=AS_OF)
+    with pytest.raises(UnknownNameError):
+        seg.redefine("cty = 'x'", as_of=AS_OF)
+    assert both.refresh(as_of=AS_OF).size == ws.segment("members").size

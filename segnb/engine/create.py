@@ -22,7 +22,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from segnb.engine.manage import build_members, find_row, segment_names, source_ids
-from segnb.engine.rules import SegmentRef, to_json, walk
+from segnb.engine.rules import InSegment, SegmentRef, from_json, to_json, walk
 from segnb.engine.segments import Segment, usable_row
 from segnb.engine.store import utcnow
 from segnb.errors import (
@@ -207,15 +207,27 @@ def create_segment(
     ws: Workspace, name: str, rules: Any, *, as_of: Any = None, entity: Any = None, **kw: Any
 ) -> Segment:
     """A rules segment (or a segment-sets one when ``rules`` is only ``& | -`` of segments)."""
-    from segnb.engine.parse import is_set_expression, parse_rule
-    from segnb.engine.rules import Node
-
     ent = ws.entity(entity)
     opts = options(ws, **kw)
-    if isinstance(rules, str) and is_set_expression(rules):
+    if _is_sets(rules):
         return combine(ws, name, rules, as_of=as_of, entity=ent, _opts=opts)
-    if (isinstance(rules, Node) and isinstance(rules, (SegmentRef,))) or _is_set_tree(rules):
-        return combine(ws, name, rules, as_of=as_of, entity=ent, _opts=opts)
+    definition = rules_definition(ws, ent, rules)
+    return create(
+        ws, name, method="rules", entity=ent, definition=definition, as_of=as_of, opts=opts
+    )
+
+
+def _is_sets(rules: Any) -> bool:
+    from segnb.engine.parse import is_set_expression
+
+    return (isinstance(rules, str) and is_set_expression(rules)) or _is_set_tree(rules)
+
+
+def rules_definition(ws: Workspace, ent: Any, rules: Any) -> dict[str, Any]:
+    """The stored definition of a rules segment: the text and the checked tree."""
+    from segnb.engine.parse import parse_rule
+    from segnb.engine.rules import Node
+
     names = segment_names(ws, ent.name)
     if isinstance(rules, str):
         tree = parse_rule(rules, ws.catalog, ent, segments=names)
@@ -229,10 +241,7 @@ def create_segment(
         raise InvalidValueError(
             f"rules= takes rule text or a rule tree, not {type(rules).__name__}"
         )
-    definition = {"text": text, "rule": to_json(tree)}
-    return create(
-        ws, name, method="rules", entity=ent, definition=definition, as_of=as_of, opts=opts
-    )
+    return {"text": text, "rule": to_json(tree)}
 
 
 def _is_set_tree(value: Any) -> bool:
@@ -252,9 +261,17 @@ def combine(
     **kw: Any,
 ) -> Segment:
     """A segment-sets segment: ``&`` ``|`` ``-`` and parentheses over active segments."""
+    opts = _opts or options(ws, **kw)
+    ent, definition = sets_definition(ws, name, expression, entity)
+    return create(
+        ws, name, method="sets", entity=ent, definition=definition, as_of=as_of, opts=opts
+    )
+
+
+def sets_definition(ws: Workspace, name: str, expression: Any, entity: Any = None):
+    """The target object and stored definition of a segment-sets segment."""
     from segnb.engine.parse import parse_sets
 
-    opts = _opts or options(ws, **kw)
     if isinstance(expression, str):
         tree = parse_sets(expression, segment_names(ws))
         text = expression
@@ -279,10 +296,67 @@ def combine(
                 "sets combine segments of one target object"
             )
         usable_row(ws, row, "in segment sets")
-    definition = {"text": text, "sets": to_json(tree), "segments": refs}
-    return create(
-        ws, name, method="sets", entity=ent, definition=definition, as_of=as_of, opts=opts
-    )
+    return ent, {"text": text, "sets": to_json(tree), "segments": refs}
+
+
+def redefine(ws: Workspace, row: dict[str, Any], rules: Any, as_of: Any = None, **kw: Any) -> None:
+    """Give a rules or sets segment a new definition as its next version; history stays.
+
+    Options in ``kw`` (as for :func:`create_segment`) replace the current ones.
+    The new definition and options are stored in the same transaction that
+    makes the new version current: if writing it fails, the old ones stay.
+    """
+    from segnb.engine.manage import build_members, dependents
+    from segnb.engine.segments import check_expiry, segment_today
+    from segnb.engine.workspace import as_date
+
+    current = {
+        "group": row["group_name"], "description": row["description"],
+        "refresh": row["refresh"], "scenario": row["scenario"], "tz": row["timezone"],
+        "expires": row["expires_at"], "time_sensitive": row["time_sensitive"],
+        "email": row["email"], "scope": row["scope"], "shared_with": row["shared_with"],
+    }  # fmt: skip
+    opts = options(ws, **{**current, **kw})
+    check_expiry(ws, row, opts["expires_at"])
+
+    if row["method"] not in ("rules", "sets"):
+        raise SegmentStateError(
+            f"segment {row['name']!r} is a {row['method']} segment; only rules and sets "
+            "segments can be redefined (upload again or create a new one)"
+        )
+    ent = ws.entity(row["entity"])
+    if _is_sets(rules):
+        method = "sets"
+        set_ent, definition = sets_definition(ws, row["name"], rules, ent.name)
+        if set_ent.name != ent.name:  # pragma: no cover - sets_definition checks this
+            raise InvalidValueError(f"segment {row['name']!r} holds {ent.name}")
+    else:
+        method, definition = "rules", rules_definition(ws, ent, rules)
+    tree = from_json(definition.get("rule") or definition["sets"])
+    used = {n.name for n in walk(tree) if isinstance(n, (SegmentRef, InSegment))}
+    users, todo = set(), [row["name"]]
+    while todo:  # every segment that builds on this one, directly or not
+        for name in dependents(ws, todo.pop()):
+            if name not in users:
+                users.add(name)
+                todo.append(name)
+    loop = sorted(used & (users | {row["name"]}))
+    if loop:
+        raise InvalidValueError(
+            f"segment {row['name']!r} cannot use {', '.join(map(repr, loop))}: "
+            f"{'it is' if loop == [row['name']] else 'they are'} built on {row['name']!r}"
+        )
+    if opts["group_name"] != row["group_name"]:
+        from segnb.engine.plans import ensure_group
+
+        ensure_group(ws, opts["group_name"])
+    changes = {**opts, "method": method, "definition": json.dumps(definition, default=str)}
+    new_row = {**row, **changes}
+    day = as_date(as_of, row["timezone"] or ws.tz) if as_of is not None else segment_today(ws, row)
+    ws.store.write_version(
+        new_row, lambda: build_members(ws, new_row, day), as_of=day, kind="redefine",
+        changes=changes,
+    )  # fmt: skip
 
 
 def from_table(

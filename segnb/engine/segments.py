@@ -303,6 +303,22 @@ class Segment:
         refresh_segment(self.ws, self._row(), as_of)
         return self
 
+    def redefine(self, rules: Any, as_of: Any = None, **options: Any) -> Segment:
+        """Replace the rule (or set expression) and write it as the next version.
+
+        The segment keeps its id and history, and its options except those
+        given (``group``, ``expires``, … as in ``ws.create_segment``). If the
+        new definition fails to build, the old definition, options and version stay.
+
+        Examples
+        --------
+        >>> seg.redefine("count(purchase, T-6..T) >= 3")     # doctest: +SKIP
+        """
+        from segnb.engine.create import redefine
+
+        redefine(self.ws, self._row(), rules, as_of, **options)
+        return self
+
     def history(self):
         """Every version: size, as-of date, start and finish times (a pandas DataFrame)."""
         import pandas as pd
@@ -403,17 +419,10 @@ class Segment:
     def extend(self, expires: Any) -> Segment:
         """Move the expiry date (None: never expires); refused before a using plan's end."""
         from segnb.engine.create import parse_expires
-        from segnb.engine.plans import unfinished_plans
 
         row = self._row()
         new = parse_expires(expires, segment_today(self.ws, row))
-        if new is not None:
-            for plan in unfinished_plans(self.ws, row["id"]):
-                if plan["ends"] is not None and new < plan["ends"]:
-                    raise SegmentStateError(
-                        f"segment {self.name!r} cannot expire on {new}: operation plan "
-                        f"{plan['name']!r} uses it until {plan['ends']}; pick {plan['ends']} or later"
-                    )
+        check_expiry(self.ws, row, new)
         self.ws.store.update(
             "segments", {"id": row["id"]}, {"expires_at": new, "updated_at": utcnow()}
         )
@@ -493,6 +502,20 @@ def _due(ws: Workspace, row: dict[str, Any], version: dict[str, Any] | None = No
     if version is None:
         version = ws.store.version_row(row["id"], row["current_version"])
     return version["as_of"] is None or version["as_of"] < segment_today(ws, row)
+
+
+def check_expiry(ws: Workspace, row: dict[str, Any], expires: dt.date | None) -> None:
+    """Refuse an expiry date before the end of an unfinished plan that uses the segment."""
+    from segnb.engine.plans import unfinished_plans
+
+    if expires is None:
+        return
+    for plan in unfinished_plans(ws, row["id"]):
+        if plan["ends"] is not None and expires < plan["ends"]:
+            raise SegmentStateError(
+                f"segment {row['name']!r} cannot expire on {expires}: operation plan "
+                f"{plan['name']!r} uses it until {plan['ends']}; pick {plan['ends']} or later"
+            )
 
 
 def coerce_id(value: Any, ent: Any) -> Any:

@@ -365,6 +365,7 @@ class Store:
         as_of: dt.date | None,
         kind: str,
         extra: Callable[[int, str], dict[str, Any]] | None = None,
+        changes: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Materialise a new membership version of ``row`` and make it current.
 
@@ -372,7 +373,8 @@ class Store:
         the entity id); it runs inside the transaction, so it sees the store
         as of the start of the write. ``extra(version, member_table)`` may
         write side tables (an upload's unmatched ids) in the same transaction
-        and returns JSON-ready details kept with the version.
+        and returns JSON-ready details kept with the version. ``changes``
+        (e.g. a new definition) update the segment row in the same transaction.
         On failure the segment's status becomes ``failed`` with the error,
         and the current version is unchanged.
         """
@@ -430,7 +432,7 @@ class Store:
                     "segments",
                     {"id": row["id"]},
                     {"current_version": version, "status": "active", "error": None,
-                     "updated_at": finished},
+                     "updated_at": finished, **(changes or {})},
                 )  # fmt: skip
                 self.update(
                     "runs",

@@ -61,22 +61,17 @@ def create(m: SegnbMagics, cmd: Command):
     ws = m.workspace(store=True)
     options = create_options(m, cmd)
     if cmd["replace"] and name in ws.segment_names():
-        _check_body(ws, body, cmd["entity"])  # before deleting anything
-        ws.segment(name).delete()
-        m.note(f"segnb: deleted the old {name!r} to replace it")
+        seg = ws.segment(name)
+        if cmd["entity"] and ws.entity(cmd["entity"]).name != seg.entity:
+            raise UsageError(
+                f"segment {name!r} holds {seg.entity}; --replace keeps the target object"
+            )
+        given = {k: v for k, v in options.items() if cmd.given(k)}
+        if cmd.given("expires") and "expires" not in options:  # --expires never
+            given["expires"] = None
+        return SegmentResult.of(seg.redefine(body, as_of=cmd["as_of"], **given))
     seg = ws.create_segment(name, body, as_of=cmd["as_of"], entity=cmd["entity"], **options)
     return SegmentResult.of(seg)
-
-
-def _check_body(ws: Any, body: str, entity: str | None) -> None:
-    if _is_sets(body):
-        from segnb.engine.parse import parse_sets
-
-        parse_sets(body, ws.segment_names())
-    else:
-        from segnb.engine.parse import parse_rule
-
-        parse_rule(body, ws.catalog, ws.entity(entity), segments=ws.segment_names())
 
 
 def _dry_run(m: SegnbMagics, cmd: Command, body: str, name: str | None) -> EstimateResult:

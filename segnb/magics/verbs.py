@@ -61,7 +61,7 @@ CELL_VERB = Verb(
     (
         *CREATE_OPTIONS,
         Opt("dry-run", "estimate the size and show the SQL; save nothing", None),
-        Opt("replace", "delete the segment NAME first if it exists, then create it", None),
+        Opt("replace", "if NAME exists, make this rule and these options its next version", None),
     ),
 )
 
