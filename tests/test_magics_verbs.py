@@ -153,8 +153,8 @@ def test_sql_of_segments_and_rules(buyers):
     assert pg == ws.sql("is_member", dialect="postgres")
     with pytest.raises(UsageError, match=r"--dialect 'nosuch' is not an SQL dialect"):
         run(buyers, "%segment sql is_member --dialect nosuch")
-    with pytest.raises(UsageError, match=r"--dialect applies to rules"):
-        run(buyers, "%segment sql buyers --dialect postgres")
+    stored = run(buyers, "%segment sql buyers --dialect postgres")
+    assert stored == ws.segment("buyers").to_sql("postgres") and "MAKE_DATE" not in stored
     with pytest.raises(UsageError, match=r"^no segment named 'buyer'; did you mean 'buyers'"):
         run(buyers, "%segment sql buyer")
 

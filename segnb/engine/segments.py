@@ -228,6 +228,15 @@ class Segment:
     @property
     def sql(self) -> str:
         """SQL of the segment's query for the connected backend."""
+        return self.to_sql()
+
+    def to_sql(self, dialect: str | None = None) -> str:
+        """SQL of the segment's query, for the connected backend or a named dialect.
+
+        Examples
+        --------
+        >>> print(seg.to_sql("postgres"))     # doctest: +SKIP
+        """
         import ibis
 
         from segnb.engine.manage import build_members
@@ -237,7 +246,7 @@ class Segment:
         if row["current_version"] is not None:
             as_of = self.ws.store.version_row(row["id"], row["current_version"])["as_of"]
         expr = build_members(self.ws, row, as_of or segment_today(self.ws, row), check=False)
-        return str(ibis.to_sql(expr, dialect=self.ws.con.name))
+        return str(ibis.to_sql(expr, dialect=dialect or self.ws.con.name))
 
     # -- members --------------------------------------------------------------------
 

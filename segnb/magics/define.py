@@ -111,15 +111,10 @@ def sql(m: SegnbMagics, cmd: Command) -> SQLResult:
     words = split_words(text)
     single = len(words) == 1 and words[0].text.replace("_", "a").isalnum()
     ws = m.workspace(store=single or _mentions_segments(text))
-    if single and words[0].text in ws.segment_names():
-        if cmd["dialect"] and cmd["dialect"] != ws.con.name:
-            raise UsageError(
-                f"%segment sql NAME shows the SQL the warehouse ({ws.con.name}) runs; "
-                "--dialect applies to rules"
-            )
-        return SQLResult(ws.segment(words[0].text).sql)
     if cmd["dialect"]:
         _check_dialect(cmd["dialect"])
+    if single and words[0].text in ws.segment_names():
+        return SQLResult(ws.segment(words[0].text).to_sql(cmd["dialect"]))
     try:
         return SQLResult(
             ws.sql(text, as_of=cmd["as_of"], dialect=cmd["dialect"], entity=cmd["entity"])
