@@ -6,8 +6,9 @@ Usage::
     python benchmarks/rules.py --users 1000000 --days 30 --path /tmp/w1m.duckdb
 
 Prints, for each rule, segnb's time (parse + compile + run), the hand-written
-SQL's time, the ratio, and checks both give the same count. Times are the
-best of ``--repeat`` runs; the first run of each query warms the caches.
+SQL's time, the ratio, and checks both give the same count. The two run
+alternately ``--repeat`` times and the best of each counts; a first round
+warms the caches.
 """
 
 from __future__ import annotations
@@ -56,13 +57,20 @@ RULES = {
 }
 
 
-def best(fn, repeat: int) -> tuple[float, object]:
-    result, times = None, []
-    for _ in range(repeat + 1):  # the first run warms caches and is not counted
-        start = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - start)
-    return min(times[1:]), result
+def interleaved(ours, theirs, repeat: int) -> tuple[float, float, object, object]:
+    """Best times of two callables run alternately, so load drift hits both alike.
+
+    The first round warms the caches and is not counted.
+    """
+    times: dict[str, list[float]] = {"ours": [], "theirs": []}
+    results = {}
+    for round_ in range(repeat + 1):
+        for name, fn in (("ours", ours), ("theirs", theirs)):
+            start = time.perf_counter()
+            results[name] = fn()
+            if round_:
+                times[name].append(time.perf_counter() - start)
+    return min(times["ours"]), min(times["theirs"]), results["ours"], results["theirs"]
 
 
 def main() -> None:
@@ -71,7 +79,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2026, 11, 21))
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
 
     if not Path(args.path).exists():
@@ -84,13 +92,17 @@ def main() -> None:
 
     print(f"\n{'rule':<24}{'segnb s':>10}{'hand SQL s':>12}{'ratio':>8}{'count':>12}")
     for name, (rule, sql) in RULES.items():
-        ours, n_ours = best(lambda r=rule: ws.estimate(r, as_of=as_of), args.repeat)
         hand_sql = sql.format(T=as_of.isoformat())
-        theirs, n_theirs = best(lambda s=hand_sql: con.execute(s).fetchone()[0], args.repeat)
+        ours, theirs, n_ours, n_theirs = interleaved(
+            lambda r=rule: ws.estimate(r, as_of=as_of),
+            lambda s=hand_sql: con.execute(s).fetchone()[0],
+            args.repeat,
+        )
         assert n_ours == n_theirs, f"{name}: segnb {n_ours} != hand-written {n_theirs}"
         print(f"{name:<24}{ours:>10.3f}{theirs:>12.3f}{ours / theirs:>8.2f}{n_ours:>12,}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak RSS {peak:,.0f} MiB; DuckDB threads {con.execute('select current_setting(''threads'')').fetchone()[0]}")
+    threads = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    print(f"\npeak RSS {peak:,.0f} MiB; DuckDB threads {threads}")
 
 
 if __name__ == "__main__":
