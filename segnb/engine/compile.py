@@ -36,6 +36,7 @@ import ibis.expr.datatypes as dt
 from segnb.engine.catalog import Catalog, Entity, EventSource, closest
 from segnb.engine.joins import COMPARE, possible_values
 from segnb.engine.rules import (
+    Attribute,
     Change,
     Count,
     DateLiteral,
@@ -190,8 +191,12 @@ class RuleCompiler:
     # -- driver ---------------------------------------------------------------
 
     def compile(self, rule: Node) -> ibis.Table:
-        joined = self.base
-        key = self.base[self.entity.id]
+        # only the id and the attributes the rule reads: plain, readable SQL
+        used = dict.fromkeys(
+            n.name for n in walk(rule) if isinstance(n, Attribute) and n.name in self._names
+        )
+        joined = self.base.select(self.entity.id, *(c for c in used if c != self.entity.id))
+        key = joined[self.entity.id]
         for join, (right, right_key) in self._plan(rule).items():
             # An inner join where the rule cannot hold for an entity without a
             # row there: the plain shape a person would write, and a smaller join.

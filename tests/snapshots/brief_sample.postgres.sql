@@ -1,21 +1,18 @@
 SELECT
-  "t11"."user_id"
+  "t12"."user_id"
 FROM (
   SELECT
-    "t3"."user_id",
-    "t3"."device_id",
-    "t3"."account_id",
-    "t3"."channel",
-    "t3"."is_member",
-    "t3"."signup_date",
-    "t3"."gender",
-    "t3"."age",
-    "t10"."user_tags_user_id",
-    "t10"."city",
-    "t10"."is_black_list",
-    "t8"."events_user_id",
-    "t8"."count_purchase"
-  FROM "users" AS "t3"
+    "t4"."user_id",
+    "t11"."user_tags_user_id",
+    "t11"."city",
+    "t11"."is_black_list",
+    "t9"."events_user_id",
+    "t9"."count_purchase"
+  FROM (
+    SELECT
+      "t0"."user_id"
+    FROM "users" AS "t0"
+  ) AS "t4"
   INNER JOIN (
     SELECT
       "t1"."user_id" AS "user_tags_user_id",
@@ -25,20 +22,20 @@ FROM (
     WHERE
       "t1"."dt" = (
         SELECT
-          MAX("t4"."dt") AS "Max(dt)"
+          MAX("t5"."dt") AS "Max(dt)"
         FROM (
           SELECT
             *
           FROM "user_tags" AS "t1"
           WHERE
             "t1"."dt" <= MAKE_DATE(2025, 4, 1)
-        ) AS "t4"
+        ) AS "t5"
       )
-  ) AS "t10"
-    ON "t3"."user_id" = "t10"."user_tags_user_id"
+  ) AS "t11"
+    ON "t4"."user_id" = "t11"."user_tags_user_id"
   INNER JOIN (
     SELECT
-      "t5"."user_id" AS "events_user_id",
+      "t6"."user_id" AS "events_user_id",
       COUNT(*) AS "count_purchase"
     FROM (
       SELECT
@@ -48,15 +45,15 @@ FROM (
         "t2"."event" = 'purchase'
         AND "t2"."ts" >= CAST('2025-03-26T00:00:00' AS TIMESTAMP(6))
         AND "t2"."ts" < CAST('2025-04-02T00:00:00' AS TIMESTAMP(6))
-    ) AS "t5"
+    ) AS "t6"
     GROUP BY
       1
-  ) AS "t8"
-    ON "t3"."user_id" = "t8"."events_user_id"
-) AS "t11"
+  ) AS "t9"
+    ON "t4"."user_id" = "t9"."events_user_id"
+) AS "t12"
 WHERE
-  "t11"."count_purchase" >= 2
-  AND "t11"."city" IN ('Shenzhen')
+  "t12"."count_purchase" >= 2
+  AND "t12"."city" IN ('Shenzhen')
   AND NOT (
-    "t11"."is_black_list"
+    "t12"."is_black_list"
   )

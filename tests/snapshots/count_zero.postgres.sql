@@ -1,21 +1,18 @@
 SELECT
-  "t6"."user_id"
+  "t7"."user_id"
 FROM (
   SELECT
-    "t2"."user_id",
-    "t2"."device_id",
-    "t2"."account_id",
-    "t2"."channel",
-    "t2"."is_member",
-    "t2"."signup_date",
-    "t2"."gender",
-    "t2"."age",
-    "t5"."events_user_id",
-    "t5"."count_purchase"
-  FROM "users" AS "t2"
+    "t3"."user_id",
+    "t6"."events_user_id",
+    "t6"."count_purchase"
+  FROM (
+    SELECT
+      "t0"."user_id"
+    FROM "users" AS "t0"
+  ) AS "t3"
   LEFT OUTER JOIN (
     SELECT
-      "t3"."user_id" AS "events_user_id",
+      "t4"."user_id" AS "events_user_id",
       COUNT(*) AS "count_purchase"
     FROM (
       SELECT
@@ -25,11 +22,11 @@ FROM (
         "t1"."event" = 'purchase'
         AND "t1"."ts" >= CAST('2025-03-03T00:00:00' AS TIMESTAMP(6))
         AND "t1"."ts" < CAST('2025-04-02T00:00:00' AS TIMESTAMP(6))
-    ) AS "t3"
+    ) AS "t4"
     GROUP BY
       1
-  ) AS "t5"
-    ON "t2"."user_id" = "t5"."events_user_id"
-) AS "t6"
+  ) AS "t6"
+    ON "t3"."user_id" = "t6"."events_user_id"
+) AS "t7"
 WHERE
-  COALESCE("t6"."count_purchase", 0) = 0
+  COALESCE("t7"."count_purchase", 0) = 0

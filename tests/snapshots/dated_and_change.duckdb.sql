@@ -1,24 +1,21 @@
 SELECT
-  "t13"."user_id"
+  "t14"."user_id"
 FROM (
   SELECT
-    "t2"."user_id",
-    "t2"."device_id",
-    "t2"."account_id",
-    "t2"."channel",
-    "t2"."is_member",
-    "t2"."signup_date",
-    "t2"."gender",
-    "t2"."age",
-    "t7"."user_tags_user_id",
-    "t7"."city_at_20240801",
-    "t8"."user_tags_user_id_2",
-    "t8"."trade_cnt_7d_at_20250325",
-    "t9"."user_tags_user_id_3",
-    "t9"."trade_cnt_7d_at_20250331",
-    "t12"."user_tags_user_id_4",
-    "t12"."register_time"
-  FROM "users" AS "t2"
+    "t3"."user_id",
+    "t8"."user_tags_user_id",
+    "t8"."city_at_20240801",
+    "t9"."user_tags_user_id_2",
+    "t9"."trade_cnt_7d_at_20250325",
+    "t10"."user_tags_user_id_3",
+    "t10"."trade_cnt_7d_at_20250331",
+    "t13"."user_tags_user_id_4",
+    "t13"."register_time"
+  FROM (
+    SELECT
+      "t0"."user_id"
+    FROM "users" AS "t0"
+  ) AS "t3"
   INNER JOIN (
     SELECT
       "t1"."user_id" AS "user_tags_user_id",
@@ -26,8 +23,8 @@ FROM (
     FROM "user_tags" AS "t1"
     WHERE
       "t1"."dt" = MAKE_DATE(2024, 8, 1)
-  ) AS "t7"
-    ON "t2"."user_id" = "t7"."user_tags_user_id"
+  ) AS "t8"
+    ON "t3"."user_id" = "t8"."user_tags_user_id"
   INNER JOIN (
     SELECT
       "t1"."user_id" AS "user_tags_user_id_2",
@@ -35,8 +32,8 @@ FROM (
     FROM "user_tags" AS "t1"
     WHERE
       "t1"."dt" = MAKE_DATE(2025, 3, 25)
-  ) AS "t8"
-    ON "t2"."user_id" = "t8"."user_tags_user_id_2"
+  ) AS "t9"
+    ON "t3"."user_id" = "t9"."user_tags_user_id_2"
   INNER JOIN (
     SELECT
       "t1"."user_id" AS "user_tags_user_id_3",
@@ -44,8 +41,8 @@ FROM (
     FROM "user_tags" AS "t1"
     WHERE
       "t1"."dt" = MAKE_DATE(2025, 3, 31)
-  ) AS "t9"
-    ON "t2"."user_id" = "t9"."user_tags_user_id_3"
+  ) AS "t10"
+    ON "t3"."user_id" = "t10"."user_tags_user_id_3"
   INNER JOIN (
     SELECT
       "t1"."user_id" AS "user_tags_user_id_4",
@@ -54,21 +51,21 @@ FROM (
     WHERE
       "t1"."dt" = (
         SELECT
-          MAX("t6"."dt") AS "Max(dt)"
+          MAX("t7"."dt") AS "Max(dt)"
         FROM (
           SELECT
             *
           FROM "user_tags" AS "t1"
           WHERE
             "t1"."dt" <= MAKE_DATE(2025, 4, 1)
-        ) AS "t6"
+        ) AS "t7"
       )
-  ) AS "t12"
-    ON "t2"."user_id" = "t12"."user_tags_user_id_4"
-) AS "t13"
+  ) AS "t13"
+    ON "t3"."user_id" = "t13"."user_tags_user_id_4"
+) AS "t14"
 WHERE
-  "t13"."city_at_20240801" = 'Shenzhen'
+  "t14"."city_at_20240801" = 'Shenzhen'
   AND (
-    "t13"."trade_cnt_7d_at_20250331" - "t13"."trade_cnt_7d_at_20250325"
+    "t14"."trade_cnt_7d_at_20250331" - "t14"."trade_cnt_7d_at_20250325"
   ) < 0
-  AND "t13"."register_time" >= MAKE_TIMESTAMP(2024, 8, 6, 0, 0, 0.0)
+  AND "t14"."register_time" >= MAKE_TIMESTAMP(2024, 8, 6, 0, 0, 0.0)

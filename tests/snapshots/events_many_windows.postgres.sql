@@ -1,73 +1,70 @@
 SELECT
-  "t6"."user_id"
+  "t7"."user_id"
 FROM (
   SELECT
-    "t2"."user_id",
-    "t2"."device_id",
-    "t2"."account_id",
-    "t2"."channel",
-    "t2"."is_member",
-    "t2"."signup_date",
-    "t2"."gender",
-    "t2"."age",
-    "t5"."events_user_id",
-    "t5"."count_purchase",
-    "t5"."sum_purchase_amount",
-    "t5"."count_view_product",
-    "t5"."count_purchase_2"
-  FROM "users" AS "t2"
+    "t3"."user_id",
+    "t6"."events_user_id",
+    "t6"."count_purchase",
+    "t6"."sum_purchase_amount",
+    "t6"."count_view_product",
+    "t6"."count_purchase_2"
+  FROM (
+    SELECT
+      "t0"."user_id"
+    FROM "users" AS "t0"
+  ) AS "t3"
   INNER JOIN (
     SELECT
-      "t3"."user_id" AS "events_user_id",
+      "t4"."user_id" AS "events_user_id",
       COUNT(*) FILTER(WHERE
         (
-          "t3"."event" = 'purchase'
+          "t4"."event" = 'purchase'
         )
         AND (
           (
-            "t3"."ts" >= CAST('2025-03-26T00:00:00' AS TIMESTAMP(6))
+            "t4"."ts" >= CAST('2025-03-26T00:00:00' AS TIMESTAMP(6))
           )
           AND (
-            "t3"."ts" < CAST('2025-04-02T00:00:00' AS TIMESTAMP(6))
+            "t4"."ts" < CAST('2025-04-02T00:00:00' AS TIMESTAMP(6))
           )
         )
         AND (
-          "t3"."industry" = 'Food & Beverages'
+          "t4"."industry" = 'Food & Beverages'
         )) AS "count_purchase",
-      SUM("t3"."amount") FILTER(WHERE
+      SUM("t4"."amount") FILTER(WHERE
         (
-          "t3"."event" = 'purchase'
+          "t4"."event" = 'purchase'
         )
         AND (
           (
-            "t3"."ts" >= CAST('2025-03-03T00:00:00' AS TIMESTAMP(6))
+            "t4"."ts" >= CAST('2025-03-03T00:00:00' AS TIMESTAMP(6))
           )
           AND (
-            "t3"."ts" < CAST('2025-04-02T00:00:00' AS TIMESTAMP(6))
+            "t4"."ts" < CAST('2025-04-02T00:00:00' AS TIMESTAMP(6))
           )
         )) AS "sum_purchase_amount",
       COUNT(*) FILTER(WHERE
         (
-          "t3"."event" = 'view_product'
+          "t4"."event" = 'view_product'
         )
         AND (
           (
-            "t3"."ts" >= CAST('2025-03-26T00:00:00' AS TIMESTAMP(6))
+            "t4"."ts" >= CAST('2025-03-26T00:00:00' AS TIMESTAMP(6))
           )
           AND (
-            "t3"."ts" < CAST('2025-04-02T00:00:00' AS TIMESTAMP(6))
+            "t4"."ts" < CAST('2025-04-02T00:00:00' AS TIMESTAMP(6))
           )
         )) AS "count_view_product",
       COUNT(*) FILTER(WHERE
         (
-          "t3"."event" = 'purchase'
+          "t4"."event" = 'purchase'
         )
         AND (
           (
-            "t3"."ts" >= CAST('2025-03-01T00:00:00' AS TIMESTAMP(6))
+            "t4"."ts" >= CAST('2025-03-01T00:00:00' AS TIMESTAMP(6))
           )
           AND (
-            "t3"."ts" < CAST('2025-03-04T00:00:00' AS TIMESTAMP(6))
+            "t4"."ts" < CAST('2025-03-04T00:00:00' AS TIMESTAMP(6))
           )
         )) AS "count_purchase_2"
     FROM (
@@ -78,16 +75,16 @@ FROM (
         "t1"."event" IN ('purchase', 'view_product')
         AND "t1"."ts" >= CAST('2025-03-01T00:00:00' AS TIMESTAMP(6))
         AND "t1"."ts" < CAST('2025-04-02T00:00:00' AS TIMESTAMP(6))
-    ) AS "t3"
+    ) AS "t4"
     GROUP BY
       1
-  ) AS "t5"
-    ON "t2"."user_id" = "t5"."events_user_id"
-) AS "t6"
+  ) AS "t6"
+    ON "t3"."user_id" = "t6"."events_user_id"
+) AS "t7"
 WHERE
-  "t6"."count_purchase" >= 1
-  AND COALESCE("t6"."sum_purchase_amount", 0) > 500
-  AND "t6"."count_view_product" >= 1
+  "t7"."count_purchase" >= 1
+  AND COALESCE("t7"."sum_purchase_amount", 0) > 500
+  AND "t7"."count_view_product" >= 1
   AND NOT (
-    "t6"."count_purchase_2" >= 1
+    "t7"."count_purchase_2" >= 1
   )
