@@ -1,0 +1,517 @@
+"""Lookalike and AI prediction, as the Workspace calls them.
+
+Both functions take explicit inputs — Ibis tables of ids, rule text or rule
+trees — so they work with or without the segment store: the store resolves
+a segment name to its members table (and its rule tree, passed as
+``exclude_rules``) and materialises :attr:`~PredictionResult.members` and
+:attr:`~PredictionResult.scores` as a segment version.
+
+Training takes a bounded, stratified sample of the labelled entities into
+pandas (ids ordered by a seeded hash in the engine); scoring compiles the
+fitted pipeline into SQL over the feature table of the whole audience, so
+the audience never leaves the engine.
+
+Examples
+--------
+>>> res = predict(ws, audience="did(login, T-29..T)", positive="did(purchase, T-6..T)",
+...               as_of="2025-03-31", train_as_of="2025-03-24")         # doctest: +SKIP
+>>> res.evaluation()["roc_auc"], res.members.count().execute()         # doctest: +SKIP
+>>> lal = lookalike(ws, seed=vip_ids, size=5_000)                       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import numpy as np
+
+from segnb.engine.catalog import Entity
+from segnb.engine.rules import Node
+from segnb.errors import InvalidValueError, SegnbError
+from segnb.models.features import FeaturePlan, build_features, label_columns
+from segnb.models.saved import SegmentModel
+
+__all__ = [
+    "MIN_AUDIENCE",
+    "MIN_NEGATIVE",
+    "MIN_POSITIVE",
+    "MIN_SEEDS",
+    "LookalikeResult",
+    "PredictionResult",
+    "SampleSizeError",
+    "lookalike",
+    "predict",
+    "rescore",
+]
+
+MIN_AUDIENCE = 1_000
+MIN_POSITIVE = 500
+MIN_NEGATIVE = 500
+MIN_SEEDS = 50
+
+
+class SampleSizeError(SegnbError, ValueError):
+    """Too few entities in the audience, positives, negatives or seeds to train honestly."""
+
+
+@dataclass
+class PredictionResult:
+    """A trained AI prediction: the model, its held-out evaluation, scores and members.
+
+    ``scores`` (id, score) covers the whole audience; ``members`` are the
+    audience entities with ``score >= threshold``. Both are Ibis tables: run
+    them, or let the store write them as a segment version.
+    """
+
+    model: SegmentModel
+    plan: FeaturePlan
+    scores: Any
+    members: Any
+
+    @property
+    def threshold(self) -> float:
+        return float(self.model.threshold)
+
+    def evaluation(self) -> dict[str, Any]:
+        """Held-out metrics, curves, importances, sample counts and the threshold."""
+        return self.model.evaluation
+
+    def save(self, path):
+        return self.model.save(path)
+
+    def __repr__(self) -> str:
+        e = self.model.evaluation
+        return (
+            f"<PredictionResult {self.model.method} roc_auc={e.get('roc_auc', float('nan')):.3f} "
+            f"threshold={self.threshold:.4f} features={len(self.plan.features)}>"
+        )
+
+
+@dataclass
+class LookalikeResult:
+    """A fitted lookalike: the model, diagnostics, scores of non-seed entities and the top ``size``."""
+
+    model: SegmentModel
+    plan: FeaturePlan
+    scores: Any
+    members: Any
+
+    @property
+    def size(self) -> int:
+        return int(self.model.size)
+
+    def evaluation(self) -> dict[str, Any]:
+        """Counts and the held-out seed AUC of the PU model and of the centroid baseline."""
+        return self.model.evaluation
+
+    def save(self, path):
+        return self.model.save(path)
+
+    def __repr__(self) -> str:
+        return (
+            f"<LookalikeResult {self.model.method} size={self.size} "
+            f"seeds={self.model.evaluation.get('counts', {}).get('seeds')}>"
+        )
+
+
+# -- AI prediction ----------------------------------------------------------------
+
+
+def predict(
+    ws: Any,
+    audience: Any,
+    positive: Any,
+    negative: Any = None,
+    *,
+    tendency: str = "high_recall",
+    model: str = "auto",
+    as_of: Any = None,
+    train_as_of: Any = None,
+    entity: str | Entity | None = None,
+    exclude: Iterable[str] = (),
+    exclude_rules: Iterable[Node | None] = (),
+    windows: Sequence[int] = (7, 30, 90),
+    max_rows: int = 100_000,
+    random_state: int | None = 0,
+    importances: bool = True,
+    n_jobs: int | None = None,
+    progress: bool = True,
+) -> PredictionResult:
+    """Train a propensity model and score the audience in the engine.
+
+    Parameters
+    ----------
+    ws
+        The :class:`~segnb.Workspace` (its ``con``, ``catalog`` and ``tz``).
+    audience, positive, negative
+        Ids as an Ibis table (the entity id column, or a single column), rule
+        text or a rule tree; segments go in as their members table, with
+        their rules in ``exclude_rules``. The audience needs >= 1,000
+        entities, positives >= 500 and negatives (when given) >= 500.
+        Without negatives, the audience minus the positives is unlabelled
+        (positive-unlabelled learning: scores rank like P(positive)).
+    tendency
+        ``"high_recall"`` or ``"high_precision"``: how the threshold is
+        chosen on validation data (:func:`~segnb.models.estimators.choose_threshold`).
+    model
+        ``"auto"`` (best validation ROC AUC), ``"logistic"``, ``"random_forest"``
+        or ``"gradient_boosting"``.
+    as_of
+        Date of the audience and label rules and of the scoring features (default today).
+    train_as_of
+        Date of the training features (default ``as_of``): set it before the
+        window the positives are defined on, so no future leaks in.
+    exclude, exclude_rules
+        Names to leave out of the features, and rules whose tags, attributes
+        and events are left out (rule text or trees given as audience,
+        positive or negative are added automatically).
+    max_rows
+        Bound of the training sample (positives at most half of it). When
+        the classes are sampled at different rates, scores are corrected to
+        the audience's class ratio and the held-out metrics weight each row
+        by the inverse of its class's rate, so they describe the audience.
+    random_state
+        Seed of the sample, splits and models.
+
+    Returns
+    -------
+    PredictionResult
+    """
+    from segnb.models import estimators as est
+
+    if tendency not in est.TENDENCIES:
+        raise InvalidValueError(f"tendency={tendency!r} is not one of {', '.join(est.TENDENCIES)}")
+    models = est.MODELS if model == "auto" else (model,)
+    if model != "auto" and model not in est.MODELS:
+        raise InvalidValueError(f"model={model!r} is not one of auto, {', '.join(est.MODELS)}")
+    ent, day, tz = _context(ws, entity, as_of)
+    train_day = _date(ws, train_as_of) if train_as_of is not None else day
+    rules = list(exclude_rules)
+    A, _ = _ids(ws, ent, audience, day, "audience")  # the audience defines no label
+    P, rule_p = _ids(ws, ent, positive, day, "positive")
+    N, rule_n = _ids(ws, ent, negative, day, "negative") if negative is not None else (None, None)
+    rules += [rule_p, rule_n]
+    n_audience, n_positive = _count(A), _count(P)
+    _require(n_audience, MIN_AUDIENCE, "the audience", "entities")
+    _require(n_positive, MIN_POSITIVE, "the positive sample", "entities")
+    if N is not None:
+        n_given = _count(N)
+        _require(n_given, MIN_NEGATIVE, "the negative sample", "entities")
+        N = _minus(N, P, ent.id)
+        n_negative = _count(N)
+        _require(n_negative, MIN_NEGATIVE, "the negative sample without the positives", "entities")
+        mode = "supervised"
+    else:
+        N = _minus(A, P, ent.id)
+        n_given = n_negative = _count(N)
+        _require(n_negative, MIN_NEGATIVE, "the audience without the positives (unlabelled)",
+                 "entities")  # fmt: skip
+        mode = "positive-unlabelled"
+
+    bar = _bar(4 + len(models), "segnb predict", progress)
+    with bar, _threads(n_jobs):
+        plan = build_features(ws.catalog, ent, as_of=train_day, tz=tz, windows=windows,
+                              exclude=[*exclude, *sorted(label_columns(rules))])  # fmt: skip
+        bar.update()
+        take_pos = min(n_positive, max(1, int(max_rows) // 2))
+        take_neg = min(n_negative, int(max_rows) - take_pos)
+        X, y = _training_rows(ws, ent, plan, P, N, take_pos, take_neg, n_positive, n_negative,
+                              random_state)  # fmt: skip
+        bar.update()
+        train, val, test = est.split3(X, y, random_state)
+        trained = est.fit_candidates(X[train], y[train], X[val], y[val], models,
+                                     random_state=random_state, progress=bar)  # fmt: skip
+        # classes sampled at different rates: scores corrected to the audience's class
+        # ratio, metrics weighted back to it (each row counts as 1 / its sampling rate)
+        rates = (take_pos / n_positive, take_neg / n_negative)
+        prior = None if abs(rates[0] - rates[1]) < 1e-12 else rates
+        weight = np.where(y == 1, 1.0 / rates[0], 1.0 / rates[1]) if prior else None
+        saved = SegmentModel(
+            kind="prediction", pipeline=trained.pipeline, features=plan.spec(), entity=ent.name,
+            method=trained.model, trained_as_of=train_day, prior=prior,
+            settings={"tendency": tendency, "model": model, "windows": list(plan.windows),
+                      "max_rows": max_rows, "random_state": random_state},
+        )  # fmt: skip
+        val_scores = saved.predict_proba(X[val])[:, 1]
+        threshold, rule_text = est.choose_threshold(
+            y[val], val_scores, tendency, sample_weight=None if weight is None else weight[val]
+        )
+        evaluation = est.evaluate(saved, X[test], y[test], threshold, plan.names,
+                                  random_state=random_state, importances=importances,
+                                  sample_weight=None if weight is None else weight[test])  # fmt: skip
+        bar.update()
+        evaluation.update(
+            model=trained.model,
+            candidates=trained.candidates,
+            tendency=tendency,
+            threshold_rule=rule_text,
+            mode=mode,
+            as_of=day.isoformat(),
+            train_as_of=train_day.isoformat(),
+            excluded=list(plan.excluded),
+            features=len(plan.features),
+            sampling_rates={"positive": rates[0], "negative": rates[1]},
+            counts={
+                "audience": n_audience, "positive": n_positive, "negative_given": n_given,
+                "negative": n_negative, "sample_positive": take_pos, "sample_negative": take_neg,
+                **_split_counts(y, train, val, test),
+            },
+        )  # fmt: skip
+        saved.threshold, saved.evaluation = threshold, evaluation
+        scores, members = _score(ws, saved, A, day, tz)
+        bar.update()
+    return PredictionResult(model=saved, plan=plan, scores=scores, members=members)
+
+
+# -- lookalike ------------------------------------------------------------------------
+
+
+def lookalike(
+    ws: Any,
+    seed: Any,
+    size: int,
+    *,
+    audience: Any = None,
+    as_of: Any = None,
+    entity: str | Entity | None = None,
+    method: str = "pu",
+    exclude: Iterable[str] = (),
+    exclude_rules: Iterable[Node | None] = (),
+    windows: Sequence[int] = (7, 30, 90),
+    max_seeds: int = 20_000,
+    max_unlabeled: int = 20_000,
+    min_seeds: int = MIN_SEEDS,
+    validate: bool = True,
+    random_state: int | None = 0,
+    n_jobs: int | None = None,
+    progress: bool = True,
+) -> LookalikeResult:
+    """Rank the non-seed entities of the audience by likeness to the seeds; keep the top ``size``.
+
+    Parameters
+    ----------
+    ws
+        The :class:`~segnb.Workspace`.
+    seed
+        Seed ids: an Ibis table (a segment's members, an uploaded list),
+        rule text or a rule tree (whose tags and events are then excluded).
+    size
+        How many entities the lookalike segment holds.
+    audience
+        Where to look (ids, rule text or tree); default every entity.
+    method
+        ``"pu"`` (bagged positive-unlabelled learners, the default: better
+        than the baseline in the tests) or ``"centroid"`` (cosine similarity
+        to the seed centroid).
+    max_seeds, max_unlabeled
+        Bounds of the training sample.
+    validate
+        Also fit both methods on 80% of the sample and report the ROC AUC of
+        held-out seeds against held-out unlabelled entities
+        (``validation_auc``, and ``baseline_auc`` for the centroid).
+
+    Returns
+    -------
+    LookalikeResult
+        ``scores`` (id, score) of every non-seed audience entity; ``members``
+        the ``size`` best (ties broken by id).
+    """
+    from segnb.models import estimators as est
+
+    if method not in est.LOOKALIKE_METHODS:
+        raise InvalidValueError(
+            f"method={method!r} is not one of {', '.join(est.LOOKALIKE_METHODS)}"
+        )
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise InvalidValueError(f"size must be a whole number >= 1, not {size!r}")
+    ent, day, tz = _context(ws, entity, as_of)
+    S, rule_s = _ids(ws, ent, seed, day, "seed")
+    if audience is None:
+        base = ws.catalog.table(ent.table)
+        A = base.select(base[ent.id]).distinct()
+    else:
+        A, _ = _ids(ws, ent, audience, day, "audience")  # the audience defines no label
+    rules = [*exclude_rules, rule_s]
+    n_seeds = _count(S)
+    _require(n_seeds, int(min_seeds), "the seed", "entities")
+    U = _minus(A, S, ent.id)
+    n_candidates = _count(U)
+    _require(n_candidates, 1, "the audience without the seeds", "entities")
+    bar = _bar(5, "segnb lookalike", progress)
+    with bar, _threads(n_jobs):
+        plan = build_features(ws.catalog, ent, as_of=day, tz=tz, windows=windows,
+                              exclude=[*exclude, *sorted(label_columns(rules))])  # fmt: skip
+        bar.update()
+        take_s, take_u = min(n_seeds, int(max_seeds)), min(n_candidates, int(max_unlabeled))
+        X, s = _training_rows(ws, ent, plan, S, U, take_s, take_u, n_seeds, n_candidates,
+                              random_state)  # fmt: skip
+        bar.update()
+        trained = est.fit_lookalike(X, s, method=method, random_state=random_state,
+                                    n_jobs=n_jobs, progress=bar, validate=validate)  # fmt: skip
+        evaluation = {
+            "method": method,
+            "validation_auc": trained.candidates.get(method),
+            "baseline_auc": trained.candidates.get("centroid"),
+            "candidates": trained.candidates,
+            "as_of": day.isoformat(),
+            "excluded": list(plan.excluded),
+            "features": len(plan.features),
+            "counts": {"seeds": n_seeds, "candidates": n_candidates, "sample_seeds": take_s,
+                       "sample_unlabeled": take_u, "size": min(size, n_candidates)},
+        }  # fmt: skip
+        saved = SegmentModel(
+            kind="lookalike", pipeline=trained.pipeline, features=plan.spec(), entity=ent.name,
+            method=method, size=size, trained_as_of=day, evaluation=evaluation,
+            settings={"windows": list(plan.windows), "random_state": random_state,
+                      "max_seeds": max_seeds, "max_unlabeled": max_unlabeled},
+        )  # fmt: skip
+        scores, members = _score(ws, saved, U, day, tz)
+        bar.update()
+    return LookalikeResult(model=saved, plan=plan, scores=scores, members=members)
+
+
+def rescore(
+    ws: Any,
+    model: SegmentModel,
+    *,
+    audience: Any = None,
+    seed: Any = None,
+    as_of: Any = None,
+    size: int | None = None,
+) -> tuple[Any, Any]:
+    """Scores and members of a stored model at a new date (a refresh without retraining).
+
+    Predictions score ``audience`` and keep ``score >= threshold``;
+    lookalikes score the audience (default every entity) minus ``seed`` and
+    keep the best ``size`` (default the model's). Returns ``(scores, members)``,
+    both Ibis tables.
+    """
+    ent, day, tz = _context(ws, model.entity, as_of)
+    if audience is None:
+        if model.kind == "prediction":
+            raise InvalidValueError("rescoring a prediction needs its audience")
+        base = ws.catalog.table(ent.table)
+        A = base.select(base[ent.id]).distinct()
+    else:
+        A, _ = _ids(ws, ent, audience, day, "audience")
+    if model.kind == "lookalike" and seed is not None:
+        A = _minus(A, _ids(ws, ent, seed, day, "seed")[0], ent.id)
+    return _score(ws, model, A, day, tz, size=size)
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _context(ws: Any, entity: Any, as_of: Any):
+    ent = entity if isinstance(entity, Entity) else ws.catalog.entity(entity)
+    return ent, _date(ws, as_of), getattr(ws, "tz", None) or "UTC"
+
+
+def _date(ws: Any, value: Any):
+    from segnb.engine.workspace import as_date
+
+    return as_date(value, getattr(ws, "tz", None))
+
+
+def _ids(ws: Any, ent: Entity, value: Any, day, what: str):
+    """Distinct ids of known entities (one column named as the entity id) and the rule, if any."""
+    rule = None
+    if isinstance(value, (str, Node)):
+        rule = ws.parse(value, ent)
+        table = ws.members(rule, day, ent)
+    elif isinstance(value, ibis.Table):
+        table = value
+    elif hasattr(value, "members") and callable(value.members):
+        table = value.members()
+    else:
+        raise InvalidValueError(
+            f"{what} takes an Ibis table of ids, rule text or a rule tree, not {type(value).__name__}"
+        )
+    if ent.id in table.columns:
+        column = table[ent.id]
+    elif len(table.columns) == 1:
+        column = table[table.columns[0]]
+    else:
+        raise InvalidValueError(
+            f"the {what} table has columns {list(table.columns)}; give one column of ids "
+            f"or one named {ent.id!r}"
+        )
+    base = ws.catalog.table(ent.table)
+    known = base.filter(base[ent.id].isin(column))
+    return known.select(base[ent.id]).distinct(), rule
+
+
+def _minus(left, right, id_column: str):
+    return left.filter(~left[id_column].isin(right[id_column]))
+
+
+def _count(table) -> int:
+    return int(table.count().execute())
+
+
+def _require(found: int, needed: int, what: str, unit: str) -> None:
+    if found < needed:
+        raise SampleSizeError(f"{what} has {found:,} {unit}; at least {needed:,} are needed")
+
+
+def _sample(table, id_column: str, n: int, total: int, random_state):
+    """``n`` rows ordered by a seeded hash of the id (deterministic per backend)."""
+    if n >= total:
+        return table
+    key = (table[id_column].cast("string") + f":{random_state}").hash()
+    return table.order_by([key, table[id_column]]).limit(n)
+
+
+def _training_rows(ws, ent, plan, P, N, take_p, take_n, n_p, n_n, random_state):
+    """Feature rows of a bounded sample of positives (label 1) and negatives (label 0)."""
+    pos = _sample(P, ent.id, take_p, n_p, random_state).mutate(_segnb_label=ibis.literal(1))
+    neg = _sample(N, ent.id, take_n, n_n, random_state).mutate(_segnb_label=ibis.literal(0))
+    labels = pos.union(neg)
+    rows = build_features(ws.catalog, ent, as_of=plan.as_of, tz=plan.tz, features=plan.spec(),
+                          ids=labels.select(ent.id)).table  # fmt: skip
+    joined = rows.join(labels, ent.id)
+    frame = joined.order_by(ent.id).to_pyarrow().to_pandas()
+    X = frame[plan.names].to_numpy(dtype=np.float64, na_value=np.nan)
+    y = frame["_segnb_label"].to_numpy().astype(int)
+    return X, y
+
+
+def _score(ws, model: SegmentModel, audience, day, tz, size: int | None = None):
+    scores = model.score_table(ws.catalog, as_of=day, tz=tz, ids=audience)
+    ent = ws.catalog.entity(model.entity)
+    if model.kind == "prediction":
+        members = scores.filter(scores.score >= float(model.threshold)).select(ent.id)
+    else:
+        top = int(size if size is not None else model.size)
+        members = scores.order_by([ibis.desc("score"), ent.id]).limit(top).select(ent.id)
+    return scores, members
+
+
+def _split_counts(y, train, val, test) -> dict[str, int]:
+    out = {}
+    for name, idx in (("train", train), ("validation", val), ("test", test)):
+        out[f"{name}_positive"] = int(y[idx].sum())
+        out[f"{name}_negative"] = int(len(idx) - y[idx].sum())
+    return out
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
+
+
+@contextlib.contextmanager
+def _threads(n_jobs: int | None):
+    """Limit BLAS/OpenMP threads while training (``n_jobs``), e.g. on a busy 2-core machine."""
+    if n_jobs is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(int(n_jobs)):
+        yield

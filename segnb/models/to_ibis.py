@@ -1,0 +1,518 @@
+"""Fitted scikit-learn pipelines compiled to Ibis expressions: scoring in the engine.
+
+:func:`score_table` turns a fitted pipeline into a query over the feature
+table, so the score of every entity is computed where the data lives:
+
+- ``SimpleImputer`` -> ``coalesce(x, statistic)``, missing indicators -> ``x IS NULL``;
+- ``StandardScaler`` -> ``(x - mean) / scale``;
+- ``LogisticRegression`` -> a weighted sum and a sigmoid;
+- decision trees, random forests and extra trees -> one nested ``CASE`` per
+  tree, averaged (features compared as 32-bit floats, as scikit-learn does);
+- ``HistGradientBoostingClassifier`` and ``GradientBoostingClassifier`` ->
+  the sum of the trees' ``CASE`` expressions and a sigmoid;
+- soft ``VotingClassifier``, :class:`~segnb.models.estimators.BaggingPU`
+  (mean of its members), :class:`~segnb.models.estimators.ElkanNotoPU`
+  (``least(1, g / c)``) and
+  :class:`~segnb.models.estimators.CentroidSimilarity` (cosine similarity).
+
+The transformed columns are computed once in an inner ``SELECT``; the trees
+refer to them by name. A class without a translation raises
+:class:`~segnb.errors.NotAvailableError` naming it. Parity with
+``predict_proba`` is tested in ``tests/test_models_parity.py`` (max abs
+difference about 1e-15 for linear models; trees take exactly the same paths).
+
+Examples
+--------
+>>> scores = score_table(pipeline, plan.table, "user_id", plan.names)   # doctest: +SKIP
+>>> scores.order_by(ibis.desc("score")).limit(5).to_pandas()            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ibis
+import numpy as np
+
+from segnb.errors import NotAvailableError
+
+__all__ = ["compile_proba", "score_table"]
+
+_CLIP = 500.0  # exp(500) is finite in float64; PostgreSQL raises on overflow
+
+
+class _IbisOps:
+    """Builds the final estimator's score as an Ibis value expression."""
+
+    def __init__(self, table, names: Sequence[str], nullable: Sequence[bool]) -> None:
+        self.table, self.names, self.nullable = table, list(names), list(nullable)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def x(self, j: int):
+        return self.table[self.names[j]]
+
+    def f32(self, j: int):
+        return self.table[f"{self.names[j]}_f32"]
+
+    def lit(self, value: float):
+        # a bare 0.1 is NUMERIC in PostgreSQL and DECIMAL in DuckDB (read a rounding step
+        # off); a cast from text is a correctly rounded double in both, folded at plan time
+        return ibis.literal(repr(float(value))).cast("float64")
+
+    def case(self, cond, then, other):
+        return ibis.cases((cond, then), else_=other)
+
+    def le(self, a, b):
+        return a <= b
+
+    def gt(self, a, b):
+        return a > b
+
+    def or_(self, a, b):
+        return a | b
+
+    def isnull(self, a):
+        return a.isnull()
+
+    def add(self, a, b):
+        return a + b
+
+    def mul(self, a, b):
+        return a * b
+
+    def div(self, a, b):
+        return a / b
+
+    def neg(self, a):
+        return -a
+
+    def exp(self, a):
+        return a.exp()
+
+    def sqrt(self, a):
+        return a.sqrt()
+
+    def greatest(self, a, b):
+        return ibis.greatest(a, b)
+
+    def least(self, a, b):
+        return ibis.least(a, b)
+
+    def nullif0(self, a):
+        return a.nullif(0.0)
+
+
+class _TextOps(_IbisOps):
+    """Builds the same expression as SQL text: milliseconds where Ibis takes seconds.
+
+    Large tree ensembles have thousands of nodes; Ibis validates each one and
+    recompiles the whole tree on every execution, the text is built once.
+    Only portable SQL is written: quoted identifiers, ``CAST('…' AS DOUBLE)``,
+    CASE, arithmetic, EXP, SQRT, GREATEST, LEAST, NULLIF.
+    """
+
+    def __init__(self, names: Sequence[str], nullable: Sequence[bool], dialect: str) -> None:
+        import sqlglot
+
+        self.names, self.nullable = list(names), list(nullable)
+        self.dialect = dialect
+        self.double = sqlglot.exp.DataType.build("double").sql(dialect=dialect)
+        self.quote = lambda n: sqlglot.exp.to_identifier(n, quoted=True).sql(dialect=dialect)
+        self._x = [self.quote(n) for n in self.names]
+        self._f = [self.quote(f"{n}_f32") for n in self.names]
+
+    def x(self, j: int):
+        return self._x[j]
+
+    def f32(self, j: int):
+        return self._f[j]
+
+    def lit(self, value: float):
+        return f"CAST('{float(value)!r}' AS {self.double})"
+
+    def case(self, cond, then, other):
+        return f"CASE WHEN {cond} THEN {then} ELSE {other} END"
+
+    def le(self, a, b):
+        return f"{a} <= {b}"
+
+    def gt(self, a, b):
+        return f"{a} > {b}"
+
+    def or_(self, a, b):
+        return f"({a} OR {b})"
+
+    def isnull(self, a):
+        return f"{a} IS NULL"
+
+    def add(self, a, b):
+        return f"({a} + {b})"
+
+    def mul(self, a, b):
+        return f"({a} * {b})"
+
+    def div(self, a, b):
+        return f"({a} / {b})"
+
+    def neg(self, a):
+        return f"(-{a})"
+
+    def exp(self, a):
+        return f"EXP({a})"
+
+    def sqrt(self, a):
+        return f"SQRT({a})"
+
+    def greatest(self, a, b):
+        return f"GREATEST({a}, {b})"
+
+    def least(self, a, b):
+        return f"LEAST({a}, {b})"
+
+    def nullif0(self, a):
+        return f"NULLIF({a}, {self.lit(0.0)})"
+
+
+#: backends whose SQL the text builder writes (others get Ibis expressions)
+TEXT_DIALECTS = ("duckdb", "postgres")
+
+
+def score_table(
+    pipeline: Any,
+    table,
+    id_column: str,
+    features: Sequence[str],
+    *,
+    name: str = "score",
+    mode: str = "auto",
+):
+    """An Ibis table ``(id, score)``: the pipeline's probability of class 1 for every row.
+
+    Parameters
+    ----------
+    pipeline
+        A fitted estimator or ``Pipeline`` whose input columns are ``features``.
+    table
+        An Ibis table holding ``id_column`` and the feature columns.
+    id_column
+        The column carried through (the entity id).
+    features
+        The input column names, in the order the pipeline was fitted on.
+    name
+        Name of the score column.
+    mode
+        ``"ibis"``: the score is an Ibis expression over the feature query.
+        ``"view"``: the final estimator is written as SQL text into a
+        temporary view of the connection (``segnb_scores_<n>``) and the
+        result is that view as an Ibis table; Ibis validates and recompiles
+        each node of a 60-tree forest on every execution (seconds), the view
+        costs milliseconds. ``"auto"``: ``view`` on DuckDB and PostgreSQL.
+    """
+    if mode not in ("auto", "ibis", "view"):
+        raise NotAvailableError(f"mode={mode!r} is not one of auto, ibis, view")
+    steps = _steps(pipeline)
+    *transforms, final = steps
+    exprs = [_float(table[c]) for c in features]
+    nullable = [True] * len(exprs)
+    for step in transforms:
+        exprs, nullable = _transform(step, exprs, nullable)
+    columns = {f"_x{j}": e for j, e in enumerate(exprs)}
+    # view(): a barrier, so Ibis keeps the transformed columns in a subquery
+    # instead of inlining them into every tree that reads them
+    stage = table.select(table[id_column], **columns).view()
+    names = list(columns)
+    if _needs_f32(final):
+        stage = stage.select(
+            stage[id_column], *[stage[n] for n in names],
+            # rounded to float32 and back: the engine then compares doubles (DuckDB would
+            # otherwise round the threshold to float32 too)
+            **{f"{n}_f32": stage[n].cast("float32").cast("float64") for n in names},
+        ).view()  # fmt: skip
+    backend = _backend(table) if mode != "ibis" else None
+    if mode == "view" and backend is None:
+        raise NotAvailableError("mode='view' needs a table bound to a DuckDB or PostgreSQL backend")
+    if backend is None:
+        proba = compile_proba(final, _IbisOps(stage, names, nullable))
+        return stage.select(stage[id_column], **{name: proba.cast("float64")})
+    ops = _TextOps(names, nullable, backend.name)
+    proba = compile_proba(final, ops)
+    view = f"segnb_scores_{os.getpid()}_{next(_VIEWS)}"
+    query = (
+        f"SELECT {ops.quote(id_column)}, CAST({proba} AS {ops.double}) AS {ops.quote(name)} "
+        f"FROM ({ibis.to_sql(stage, dialect=backend.name)}) AS {ops.quote('segnb_features')}"
+    )
+    result = backend.raw_sql(f"CREATE TEMPORARY VIEW {ops.quote(view)} AS {query}")
+    if backend.name == "postgres":
+        result.close()
+    return backend.table(view)
+
+
+_VIEWS = itertools.count(1)
+
+
+def _backend(table):
+    try:
+        backend = table._find_backend()
+    except Exception:
+        return None
+    return backend if getattr(backend, "name", None) in TEXT_DIALECTS else None
+
+
+def compile_proba(estimator: Any, ops: _IbisOps):
+    """The probability of class 1 over the transformed columns, built by ``ops``."""
+    handler = _PROBA.get(type(estimator).__name__)
+    if handler is None:
+        raise NotAvailableError(
+            f"{type(estimator).__name__} cannot be compiled to SQL; use one of "
+            f"{', '.join(sorted(_PROBA))}"
+        )
+    _check_binary(estimator)
+    return handler(estimator, ops)
+
+
+# -- pipeline steps ---------------------------------------------------------------
+
+
+def _steps(pipeline: Any) -> list[Any]:
+    if type(pipeline).__name__ == "Pipeline":
+        return [step for _, step in pipeline.steps if step not in (None, "passthrough")]
+    return [pipeline]
+
+
+def _float(column):
+    return column if column.type().is_float64() else column.cast("float64")
+
+
+def _transform(step: Any, exprs: list[Any], nullable: list[bool]) -> tuple[list[Any], list[bool]]:
+    name = type(step).__name__
+    if name == "SimpleImputer":
+        out = _imputer(step, exprs)
+        return out, [False] * len(out)
+    if name == "StandardScaler":
+        return _scaler(step, exprs), nullable
+    raise NotAvailableError(
+        f"{name} cannot be compiled to SQL; use one of SimpleImputer, StandardScaler"
+    )
+
+
+def _imputer(step: Any, exprs: list[Any]) -> list[Any]:
+    if step.strategy not in ("mean", "median", "most_frequent", "constant"):
+        raise NotAvailableError(f"SimpleImputer(strategy={step.strategy!r}) cannot be compiled")
+    if not (isinstance(step.missing_values, float) and np.isnan(step.missing_values)):
+        raise NotAvailableError("SimpleImputer compiles only with missing_values=np.nan")
+    stats = np.asarray(step.statistics_, dtype=float)
+    if len(stats) != len(exprs) or np.isnan(stats).any():
+        raise NotAvailableError(
+            "SimpleImputer dropped empty features; fit it with keep_empty_features=True"
+        )
+    out = [e.coalesce(float(s)) for e, s in zip(exprs, stats, strict=True)]
+    indicator = getattr(step, "indicator_", None)
+    if indicator is not None:
+        out += [exprs[j].isnull().ifelse(1, 0).cast("float64") for j in indicator.features_]
+    return out
+
+
+def _scaler(step: Any, exprs: list[Any]) -> list[Any]:
+    mean = step.mean_ if step.with_mean else np.zeros(len(exprs))
+    scale = step.scale_ if step.with_std else np.ones(len(exprs))
+    return [(e - float(m)) / float(s) for e, m, s in zip(exprs, mean, scale, strict=True)]
+
+
+# -- final estimators -------------------------------------------------------------
+
+
+def _check_binary(estimator: Any) -> None:
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and len(classes) != 2:
+        raise NotAvailableError(
+            f"{type(estimator).__name__} has {len(classes)} classes; only binary models compile"
+        )
+
+
+def _positive(estimator: Any) -> int:
+    classes = list(getattr(estimator, "classes_", [0, 1]))
+    for label in (1, True, "1"):
+        if label in classes:
+            return classes.index(label)
+    return 1
+
+
+def _sigmoid(z, ops: _IbisOps):
+    clipped = ops.greatest(ops.least(z, ops.lit(_CLIP)), ops.lit(-_CLIP))  # clip() repeats z
+    return ops.div(ops.lit(1.0), ops.add(ops.lit(1.0), ops.exp(ops.neg(clipped))))
+
+
+def _sum(terms: list[Any], ops: _IbisOps):
+    """A balanced sum, so deep ensembles do not nest hundreds of levels."""
+    while len(terms) > 1:
+        terms = [ops.add(terms[i], terms[i + 1]) if i + 1 < len(terms) else terms[i]
+                 for i in range(0, len(terms), 2)]  # fmt: skip
+    return terms[0]
+
+
+def _mean(terms: list[Any], ops: _IbisOps, weights: Sequence[float] | None = None):
+    if weights is not None:
+        terms = [ops.mul(t, ops.lit(w)) for t, w in zip(terms, weights, strict=True)]
+        return ops.div(_sum(terms, ops), ops.lit(float(sum(weights))))
+    return ops.div(_sum(terms, ops), ops.lit(float(len(terms))))
+
+
+def _logistic(est: Any, ops: _IbisOps):
+    coef = np.asarray(est.coef_, dtype=float).ravel()
+    intercept = float(np.ravel(est.intercept_)[0])
+    if _positive(est) == 0:
+        coef, intercept = -coef, -intercept
+    terms = [ops.mul(ops.x(j), ops.lit(w)) for j, w in enumerate(coef) if w != 0.0]
+    z = ops.add(_sum(terms, ops), ops.lit(intercept)) if terms else ops.lit(intercept)
+    return _sigmoid(z, ops)
+
+
+def _f32_cut(threshold: float) -> float:
+    """A cut that float32 values fall on the same side of as ``threshold``, far from any of them.
+
+    For a float32 ``x``, ``x <= threshold`` iff ``x <= t`` with ``t`` the
+    largest float32 not above the threshold, iff ``x`` is below the midpoint
+    of ``t`` and the next float32: half a float32 step from every float32, so
+    no rounding of the literal can move a value across it.
+    """
+    t = np.float32(threshold)
+    if float(t) > threshold:
+        t = np.nextafter(t, np.float32(-np.inf))
+    up = np.nextafter(t, np.float32(np.inf))
+    if not np.isfinite(up) or not np.isfinite(t):
+        return threshold
+    return (float(t) + float(up)) / 2.0
+
+
+def _tree_case(tree: Any, leaf_value: Callable[[int], float], ops: _IbisOps, f32: bool):
+    """One fitted ``sklearn.tree._tree.Tree`` as a nested CASE expression."""
+    left, right = tree.children_left, tree.children_right
+    feature, threshold = tree.feature, tree.threshold
+    # scikit-learn >= 1.3 routes NaN by missing_go_to_left; NULL fails `<=` and goes right
+    missing_left = getattr(tree, "missing_go_to_left", None)
+
+    def node(i: int):
+        if left[i] == -1:
+            return ops.lit(leaf_value(i))
+        j = int(feature[i])
+        x = ops.f32(j) if f32 else ops.x(j)
+        cond = ops.le(x, ops.lit(_f32_cut(float(threshold[i])) if f32 else float(threshold[i])))
+        if ops.nullable[j] and missing_left is not None and bool(missing_left[i]):
+            cond = ops.or_(cond, ops.isnull(x))
+        return ops.case(cond, node(int(left[i])), node(int(right[i])))
+
+    return node(0)
+
+
+def _class_tree_case(member: Any, k: int, ops: _IbisOps):
+    values = member.tree_.value[:, 0, :]
+    totals = values.sum(axis=1)
+    return _tree_case(
+        member.tree_, lambda i: values[i, k] / totals[i] if totals[i] else 0.0, ops, True
+    )
+
+
+def _class_tree(est: Any, ops: _IbisOps):
+    return _class_tree_case(est, _positive(est), ops)
+
+
+def _forest(est: Any, ops: _IbisOps):
+    k = _positive(est)
+    return _mean([_class_tree_case(member, k, ops) for member in est.estimators_], ops)
+
+
+def _hist_gradient_boosting(est: Any, ops: _IbisOps):
+    if getattr(est, "is_categorical_", None) is not None and np.any(est.is_categorical_):
+        raise NotAvailableError("HistGradientBoostingClassifier with categorical features")
+    baseline = float(np.ravel(est._baseline_prediction)[0])
+    terms = []
+    for (predictor,) in est._predictors:
+        nodes = predictor.nodes
+
+        def node(i: int, nodes=nodes):
+            n = nodes[i]
+            if n["is_leaf"]:
+                return ops.lit(n["value"])
+            j = int(n["feature_idx"])
+            cond = ops.le(ops.x(j), ops.lit(n["num_threshold"]))
+            if ops.nullable[j] and n["missing_go_to_left"]:
+                cond = ops.or_(cond, ops.isnull(ops.x(j)))
+            return ops.case(cond, node(int(n["left"])), node(int(n["right"])))
+
+        terms.append(node(0))
+    z = ops.add(_sum(terms, ops), ops.lit(baseline)) if terms else ops.lit(baseline)
+    if _positive(est) == 0:
+        z = ops.neg(z)
+    return _sigmoid(z, ops)
+
+
+def _gradient_boosting(est: Any, ops: _IbisOps):
+    if getattr(est, "loss", "log_loss") not in ("log_loss", "deviance"):
+        raise NotAvailableError(f"GradientBoostingClassifier(loss={est.loss!r}) cannot be compiled")
+    init = float(np.ravel(est._raw_predict_init(np.zeros((1, est.n_features_in_))))[0])
+    rate = float(est.learning_rate)
+    terms = []
+    for (member,) in est.estimators_:
+        values = member.tree_.value[:, 0, 0]
+        terms.append(_tree_case(member.tree_, lambda i, v=values: rate * v[i], ops, True))
+    z = ops.add(_sum(terms, ops), ops.lit(init)) if terms else ops.lit(init)
+    return _sigmoid(z, ops)
+
+
+def _voting(est: Any, ops: _IbisOps):
+    if est.voting != "soft":
+        raise NotAvailableError("VotingClassifier compiles only with voting='soft'")
+    weights = None if est.weights is None else [float(w) for w in est.weights]
+    return _mean([compile_proba(m, ops) for m in est.estimators_], ops, weights)
+
+
+def _bagging_pu(est: Any, ops: _IbisOps):
+    return _mean([compile_proba(m, ops) for m in est.estimators_], ops)
+
+
+def _elkan_noto(est: Any, ops: _IbisOps):
+    return ops.least(ops.div(compile_proba(est.estimator_, ops), ops.lit(est.c_)), ops.lit(1.0))
+
+
+def _centroid(est: Any, ops: _IbisOps):
+    c = np.asarray(est.centroid_, dtype=float)
+    dot = _sum([ops.mul(ops.x(j), ops.lit(w)) for j, w in enumerate(c)], ops)
+    squares = _sum([ops.mul(ops.x(j), ops.x(j)) for j in range(len(ops))], ops)
+    norm = ops.mul(ops.sqrt(squares), ops.lit(float(np.linalg.norm(c))))
+    cos = ops.case(ops.gt(norm, ops.lit(0.0)), ops.div(dot, ops.nullif0(norm)), ops.lit(0.0))
+    return ops.div(ops.add(cos, ops.lit(1.0)), ops.lit(2.0))
+
+
+_PROBA: dict[str, Callable[[Any, _IbisOps], Any]] = {
+    "LogisticRegression": _logistic,
+    "DecisionTreeClassifier": _class_tree,
+    "RandomForestClassifier": _forest,
+    "ExtraTreesClassifier": _forest,
+    "HistGradientBoostingClassifier": _hist_gradient_boosting,
+    "GradientBoostingClassifier": _gradient_boosting,
+    "VotingClassifier": _voting,
+    "BaggingPU": _bagging_pu,
+    "ElkanNotoPU": _elkan_noto,
+    "CentroidSimilarity": _centroid,
+}
+
+#: estimators whose trees compare 32-bit floats (scikit-learn's DTYPE for trees)
+_F32 = {"DecisionTreeClassifier", "RandomForestClassifier", "ExtraTreesClassifier",
+        "GradientBoostingClassifier"}  # fmt: skip
+
+
+def _needs_f32(est: Any) -> bool:
+    name = type(est).__name__
+    if name in _F32:
+        return True
+    members = getattr(est, "estimators_", None)
+    if name in ("VotingClassifier", "BaggingPU") and members is not None:
+        return any(_needs_f32(m) for m in members)
+    if name == "ElkanNotoPU":
+        return _needs_f32(est.estimator_)
+    return False
