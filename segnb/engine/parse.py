@@ -238,7 +238,9 @@ class _Parser:
             low, _ = self.value(kw)
             if self.word() != "and":
                 self.unexpected(
-                    self.peek(), "'and' in between … and …", "e.g. trade_cnt_7d between 5 and 20"
+                    self.peek(),
+                    "'and' in between … and …",
+                    f"e.g. {self.text[left.span[0] : left.span[1]]} between {value_text(low)} and …",
                 )
             first = self.peek(1)
             high, end = self.value(self.take())
@@ -440,8 +442,14 @@ class _Parser:
         tok = self.peek()
         if self.is_name(tok) or (strings and tok.kind == "string" and tok.value):
             return self.take()
-        example = {"count": "count(purchase, T-6..T)", "sum": "sum(purchase.amount, T-29..T)"}
-        example.update(did="did(purchase, T-6..T)", change="change(trade_cnt_7d, T-7, T-1)")
+        event = _example_event(self.entity)
+        number = next(
+            (t for t in self.entity.tag_names if self.entity.tag(t).type == "number"), "tag"
+        )
+        example = {"count": f"count({event}, T-6..T)", "sum": f"sum({event}.field, T-29..T)"}
+        example.update(
+            did=f"did({event}, T-6..T)", change=f"change({quote_name(number)}, T-7, T-1)"
+        )
         key = fn.value.lower()
         hint = f"e.g. {example.get(key, key + '(name)')}"
         if tok.kind == "ident":
@@ -515,7 +523,8 @@ class _Parser:
             tok = self.peek()
             if tok.kind != ",":
                 hint = (
-                    "change(tag, start, end) takes two dates, e.g. change(trade_cnt_7d, T-7, T-1)"
+                    "change(tag, start, end) takes two dates, "
+                    f"e.g. change({quote_name(tag.value)}, T-7, T-1)"
                 )
                 if tok.kind == "eof":
                     self.close(lparen)
@@ -598,6 +607,14 @@ class _SetParser(_Parser):
 def _start(parser: _Parser, what: str) -> None:
     if parser.peek().kind == "eof":
         raise RuleSyntaxError(f"empty {what}", hint='write a condition, e.g. city = "Shenzhen"')
+
+
+def _example_event(entity: Entity) -> str:
+    """An event name of ``entity`` known without a query, for examples in hints."""
+    for source in entity.events:
+        if source.event or source.declared:
+            return quote_name(source.event or source.declared[0])
+    return "event"
 
 
 def parse_rule(
