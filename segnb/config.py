@@ -29,7 +29,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, Int, TraitError, Unicode, default, validate
+from traitlets import Bool, CaselessStrEnum, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 __all__ = ["SETTINGS_TABLE", "SegNB", "file_settings"]
@@ -91,6 +91,28 @@ class SegNB(Configurable):
     feedback = Bool(
         help="Print short notes (connections, truncated tables) besides the results."
     ).tag(config=True)
+    # notification e-mails of refreshes (segnb.refresh.notify)
+    smtp_host = Unicode(
+        help="SMTP server for notification e-mails of refreshes (empty: no e-mails are sent)."
+    ).tag(config=True)
+    smtp_port = Int(
+        help="SMTP port (0: 587 with starttls, 465 with ssl, 25 without TLS)."
+    ).tag(config=True)
+    smtp_tls = CaselessStrEnum(
+        ["starttls", "ssl", "none"],
+        default_value="starttls",
+        help="TLS to the SMTP server: 'starttls', 'ssl' (implicit TLS) or 'none'.",
+    ).tag(config=True)
+    smtp_user = Unicode(help="SMTP login (empty: no login).").tag(config=True)
+    smtp_password = Unicode(
+        help="SMTP password (default: the SEGNB_SMTP_PASSWORD environment variable)."
+    ).tag(config=True)
+    smtp_sender = Unicode(help="From address of notification e-mails (segnb@<host>).").tag(
+        config=True
+    )
+    expiry_warning_days = Int(
+        help="Days before a segment expires that its notification address is warned (0: never)."
+    ).tag(config=True)
 
     _BUILTIN = {
         "url": "",
@@ -99,6 +121,11 @@ class SegNB(Configurable):
         "timezone": "",
         "store_schema": "segnb",
         "feedback": True,
+        "smtp_host": "",
+        "smtp_port": 0,
+        "smtp_tls": "starttls",
+        "smtp_user": "",
+        "expiry_warning_days": 3,
     }
 
     def _from_file(self, name: str) -> Any:
@@ -146,6 +173,44 @@ class SegNB(Configurable):
     @default("feedback")
     def _feedback_default(self) -> bool:
         return self._file_or("feedback", self._BUILTIN["feedback"])
+
+    @default("smtp_host")
+    def _smtp_host_default(self) -> str:
+        return self._file_or("smtp_host", self._BUILTIN["smtp_host"])
+
+    @default("smtp_port")
+    def _smtp_port_default(self) -> int:
+        return self._file_or("smtp_port", self._BUILTIN["smtp_port"])
+
+    @default("smtp_tls")
+    def _smtp_tls_default(self) -> str:
+        return self._file_or("smtp_tls", self._BUILTIN["smtp_tls"])
+
+    @default("smtp_user")
+    def _smtp_user_default(self) -> str:
+        return self._file_or("smtp_user", self._BUILTIN["smtp_user"])
+
+    @default("smtp_password")
+    def _smtp_password_default(self) -> str:
+        import os
+
+        return self._file_or("smtp_password", None) or os.environ.get("SEGNB_SMTP_PASSWORD", "")
+
+    @default("smtp_sender")
+    def _smtp_sender_default(self) -> str:
+        import socket
+
+        return self._file_or("smtp_sender", None) or f"segnb@{socket.gethostname()}"
+
+    @default("expiry_warning_days")
+    def _expiry_warning_days_default(self) -> int:
+        return self._file_or("expiry_warning_days", self._BUILTIN["expiry_warning_days"])
+
+    @validate("smtp_port", "expiry_warning_days")
+    def _check_not_negative(self, proposal: Any) -> int:
+        if proposal["value"] < 0:
+            raise TraitError(f"SegNB.{proposal['trait'].name} cannot be negative")
+        return proposal["value"]
 
     @validate("displaylimit")
     def _check_displaylimit(self, proposal: Any) -> int:

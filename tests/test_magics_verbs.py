@@ -298,18 +298,37 @@ def test_from_table(duck):
         run(duck, "%segment from-table x users --id-column uid")
 
 
-@pytest.mark.parametrize(
-    "line, api",
-    [
-        ("lookalike lal --seed buyers --size 100", "lookalike"),
-        ("predict p --audience buyers --positive buyers --tendency high_recall", "predict"),
-    ],
-)
-def test_models_not_available_yet(buyers, line, api):
-    if hasattr(magics(buyers).ws, api):
-        pytest.skip(f"Workspace.{api} exists: the models have landed")
-    with pytest.raises(UsageError, match=rf"^%segment {api} is not available in this version"):
-        run(buyers, f"%segment {line}")
+def test_lookalike_calls_the_workspace(buyers, monkeypatch):
+    ws = magics(buyers).ws
+    calls = []
+
+    def lookalike(name, **kw):
+        calls.append((name, kw))
+        return ws.segment("buyers")
+
+    monkeypatch.setattr(ws, "lookalike", lookalike)
+    result = run(buyers, f"%segment lookalike lal --seed buyers --size 100 --as-of {AS_OF}")
+    assert isinstance(result, SegmentResult)
+    ((name, kw),) = calls
+    assert name == "lal" and kw["seed"] == "buyers" and kw["size"] == 100
+    assert str(kw["as_of"]) == str(AS_OF)
+
+
+def test_predict(buyers):
+    run(buyers, f"%segment from-table everyone users --id-column user_id --as-of {AS_OF}")
+    seg = run(
+        buyers,
+        f"%segment predict will_buy --audience everyone --positive buyers --model logistic "
+        f"--tendency high_precision --as-of {AS_OF}",
+    )
+    assert isinstance(seg, SegmentResult) and seg.method == "prediction"
+    e = seg.evaluation()
+    assert e["tendency"] == "high_precision" and e["model"] == "logistic"
+    assert seg.size == int((seg.scores().to_pandas()["score"] >= e["threshold"]).sum())
+    with pytest.raises(UsageError, match=r"the audience has [\d,]+ entities; at least 1,000"):
+        run(buyers, "%segment predict p --audience buyers --positive buyers")
+    with pytest.raises(UsageError, match=r"no segment named 'byers'; did you mean 'buyers'"):
+        run(buyers, "%segment lookalike lal --seed byers --size 10")
 
 
 def test_model_options_are_checked(buyers):
@@ -319,13 +338,11 @@ def test_model_options_are_checked(buyers):
         run(buyers, "%segment lookalike lal --seed buyers --size 0")
 
 
-def test_insights_not_available_yet(buyers):
-    if callable(getattr(magics(buyers).ws.segment("buyers"), "insights", None)):
-        frame = run(buyers, "%segment insights buyers")
-        assert len(frame) > 0
-        return
-    with pytest.raises(UsageError, match=r"^%segment insights is not available in this version"):
-        run(buyers, "%segment insights buyers")
+def test_insights(buyers):
+    frame = run(buyers, "%segment insights buyers")
+    expected = magics(buyers).ws.segment("buyers").insights()
+    assert frame.equals(expected) and {"city", "trade_cnt_7d"} <= set(frame["field"])
+    assert run(buyers, "%segment insights buyers --limit 3").equals(expected.head(3))
 
 
 # -- the line's grammar -----------------------------------------------------------------------

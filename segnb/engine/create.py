@@ -21,7 +21,13 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from segnb.engine.manage import build_members, find_row, segment_names, source_ids
+from segnb.engine.manage import (
+    build_members,
+    find_row,
+    score_names,
+    segment_names,
+    source_ids,
+)
 from segnb.engine.rules import InSegment, SegmentRef, from_json, to_json, walk
 from segnb.engine.segments import Segment, usable_row
 from segnb.engine.store import utcnow
@@ -161,8 +167,13 @@ def create(
     as_of: Any,
     opts: dict[str, Any],
     extra=None,
+    members=None,
 ) -> Segment:
-    """Insert the row (``generating``) and write version 1; the shared tail of every method."""
+    """Insert the row (``generating``) and write version 1; the shared tail of every method.
+
+    ``members(row)``, when given, returns the member table instead of
+    :func:`~segnb.engine.manage.build_members` (methods that trained already).
+    """
     from segnb.engine.plans import ensure_group
     from segnb.engine.workspace import as_date
 
@@ -197,7 +208,9 @@ def create(
         raise SegmentStateError(f"could not record segment {name!r}; try again")
     row = store.segment_row_by_id(seg_id)
     store.write_version(
-        row, lambda: build_members(ws, row, day), as_of=day, kind="create",
+        row,
+        (lambda: build_members(ws, row, day)) if members is None else (lambda: members(row)),
+        as_of=day, kind="create",
         extra=None if extra is None else (lambda v, t: extra(row, v, t)),
     )  # fmt: skip
     return Segment(ws, name, store.segment_row_by_id(seg_id))
@@ -229,13 +242,14 @@ def rules_definition(ws: Workspace, ent: Any, rules: Any) -> dict[str, Any]:
     from segnb.engine.rules import Node
 
     names = segment_names(ws, ent.name)
+    scores = score_names(ws, ent.name)
     if isinstance(rules, str):
-        tree = parse_rule(rules, ws.catalog, ent, segments=names)
+        tree = parse_rule(rules, ws.catalog, ent, segments=names, scores=scores)
         text = rules
     elif isinstance(rules, Node):
         from segnb.engine.check import check as check_tree
 
-        check_tree(rules, ws.catalog, ent, segments=names)
+        check_tree(rules, ws.catalog, ent, segments=names, scores=scores)
         tree, text = rules, str(rules)
     else:
         raise InvalidValueError(

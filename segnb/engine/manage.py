@@ -41,6 +41,7 @@ __all__ = [
     "find_row",
     "list_segments",
     "refresh_segment",
+    "score_names",
     "segment_names",
     "source_ids",
     "visible",
@@ -76,6 +77,17 @@ def segment_names(ws: Workspace, entity: str | None = None) -> list[str]:
         r["name"]
         for r in ws.store.segment_rows()
         if visible(ws, r) and (entity is None or r["entity"] == entity)
+    ]
+
+
+def score_names(ws: Workspace, entity: str | None = None) -> list[str]:
+    """Visible AI prediction segments: the names ``score(name)`` takes in rules."""
+    return [
+        r["name"]
+        for r in ws.store.segment_rows()
+        if visible(ws, r)
+        and r["method"] == "prediction"
+        and (entity is None or r["entity"] == entity)
     ]
 
 
@@ -125,7 +137,10 @@ def build_members(ws: Workspace, row: dict[str, Any], as_of: dt.date, *, check: 
         if check:
             from segnb.engine.check import check as check_tree
 
-            check_tree(tree, ws.catalog, ent, segments=segment_names(ws, ent.name))
+            check_tree(
+                tree, ws.catalog, ent, segments=segment_names(ws, ent.name),
+                scores=score_names(ws, ent.name),
+            )  # fmt: skip
         resolver = StoreResolver(ws, ent)
         return compile_rule(
             tree, ws.catalog, ent, as_of=as_of, tz=row["timezone"] or "UTC", resolver=resolver
@@ -149,6 +164,10 @@ def build_members(ws: Workspace, row: dict[str, Any], as_of: dt.date, *, check: 
         from segnb.engine.upload import list_members
 
         return list_members(ws, ent, definition)
+    from segnb.engine.methods import get_method, is_registered
+
+    if is_registered(method):  # lookalike, prediction: re-scored with the stored model
+        return get_method(method).build(ws, row, as_of, retrain=False).members
     raise NotAvailableError(f"segments made by {method!r} cannot be rebuilt by this segnb")
 
 
@@ -194,8 +213,13 @@ def _first(exc: BaseException) -> str:
 # -- refresh, delete, list -----------------------------------------------------
 
 
-def refresh_segment(ws: Workspace, row: dict[str, Any], as_of: Any = None) -> None:
+def refresh_segment(
+    ws: Workspace, row: dict[str, Any], as_of: Any = None, *, retrain: bool = False
+) -> None:
+    from segnb.engine.methods import check_retrain, is_registered, refresh_with
     from segnb.engine.upload import unmatched_extra
+
+    check_retrain(row, retrain)
     from segnb.engine.workspace import as_date
 
     if not visible(ws, row):
@@ -206,6 +230,9 @@ def refresh_segment(ws: Workspace, row: dict[str, Any], as_of: Any = None) -> No
             f"segment {row['name']!r} expired on {row['expires_at']}; extend it before refreshing"
         )
     day = as_date(as_of, row["timezone"] or ws.tz)
+    if is_registered(row["method"]):
+        refresh_with(ws, row, day, retrain=retrain)
+        return
     extra = None
     if row["method"] == "table":
         ent = ws.entity(row["entity"])
@@ -230,6 +257,9 @@ def dependents(ws: Workspace, name: str) -> list[str]:
     for row in ws.store.segment_rows():
         definition = json.loads(row["definition"] or "{}")
         tree = definition.get("rule") or definition.get("sets")
+        if row["name"] != name and name in (definition.get("inputs") or {}).values():
+            out.append(row["name"])  # a lookalike's seed, a prediction's audience, …
+            continue
         if not tree or row["name"] == name:
             continue
         try:
@@ -287,6 +317,7 @@ def delete_segment(ws: Workspace, row: dict[str, Any]) -> None:
         if definition.get("list_table"):
             store.db.execute(f"DROP TABLE IF EXISTS {store.t(definition['list_table'])}")
         store.db.execute(f"DELETE FROM {store.t('versions')} WHERE segment_id = ?", (row["id"],))
+        store.db.execute(f"DELETE FROM {store.t('models')} WHERE segment_id = ?", (row["id"],))
         store.db.execute(f"DELETE FROM {store.t('segments')} WHERE id = ?", (row["id"],))
     for key in [k for k in store.bitmaps if k[0] == row["id"]]:
         store.bitmaps.pop(key, None)

@@ -267,9 +267,21 @@ class Segment:
         if not version.get("scores_table"):
             raise NotAvailableError(
                 f"segment {self.name!r} ({METHOD_LABELS.get(row['method'], row['method'])}) "
-                "has no scores; only AI prediction segments do"
+                "has no scores; only lookalike and AI prediction segments do"
             )
         return self.ws.store.ibis_table(version["scores_table"])
+
+    def evaluation(self) -> dict[str, Any]:
+        """Lookalike and AI prediction segments: the held-out metrics of the model behind them.
+
+        Predictions: accuracy, precision, recall, F1, ROC AUC, lift at 10/20%,
+        PR and ROC curves, feature importances, sample counts and the chosen
+        threshold (see :func:`segnb.models.predict`); lookalikes: counts and
+        validation AUCs. JSON-ready; stored with the model.
+        """
+        from segnb.engine.methods import evaluation
+
+        return evaluation(self.ws, self._row())
 
     def unmatched(self):
         """Uploaded or source ids that are not entities (an Ibis table with column ``id``)."""
@@ -300,16 +312,17 @@ class Segment:
 
     # -- lifecycle ------------------------------------------------------------------
 
-    def refresh(self, as_of: Any = None) -> Segment:
+    def refresh(self, as_of: Any = None, *, retrain: bool = False) -> Segment:
         """Write a new version (as of ``as_of``, default today in the segment's time zone).
 
         Readers keep the previous version until the new one is complete; on
         failure the status becomes ``failed`` with the error, and the last
-        good version is still served.
+        good version is still served. Lookalike and AI prediction segments
+        are re-scored with their stored model; ``retrain=True`` trains anew.
         """
         from segnb.engine.manage import refresh_segment
 
-        refresh_segment(self.ws, self._row(), as_of)
+        refresh_segment(self.ws, self._row(), as_of, retrain=retrain)
         return self
 
     def redefine(self, rules: Any, as_of: Any = None, **options: Any) -> Segment:
@@ -359,6 +372,35 @@ class Segment:
         cols = ["id", "kind", "as_of", "started_at", "finished_at", "status", "version", "error"]
         rows = self.ws.store.runs(self._row()["id"])
         return pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
+
+    def insights(
+        self,
+        fields: list[str] | None = None,
+        *,
+        as_of: Any = None,
+        bins: int = 5,
+        top: int = 10,
+        attributes: bool = True,
+    ):
+        """Each tag's distribution in the segment against the whole population, with TGI.
+
+        TGI = segment share / population share * 100, per value (enum and
+        boolean tags, the ``top`` most common values plus ``(other)``) or per
+        quantile bin (number and datetime tags); computed in the engine on the
+        current version, with tag values as of its as-of date (a pandas
+        DataFrame; see :mod:`segnb.engine.insights`).
+
+        Examples
+        --------
+        >>> seg.insights(["city", "member_level"])       # doctest: +SKIP
+        """
+        from segnb.engine.insights import insights
+
+        row, version = self._current(check_fresh=False)
+        return insights(
+            self.ws, row, version, as_of=as_of, fields=fields, bins=bins, top=top,
+            attributes=attributes,
+        )  # fmt: skip
 
     def verify(self, id: Any) -> Verification:
         """Whether ``id`` is in the current version, and since which version.

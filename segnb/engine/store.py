@@ -38,9 +38,9 @@ from typing import Any
 from segnb.engine.database import Database, first_line, quote, utcnow
 from segnb.errors import SegmentBusyError, SegnbError, StoreError, WarehouseError
 
-__all__ = ["SCHEMA_VERSION", "Database", "Store", "quote", "utcnow"]
+__all__ = ["NOTEBOOK_RUN_ENV", "SCHEMA_VERSION", "Database", "Store", "quote", "utcnow"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 DEFAULT_SCHEMA = "segnb"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -85,7 +85,31 @@ MIGRATIONS: dict[int, list[str]] = {
         """CREATE TABLE IF NOT EXISTS {t:ids} (
             entity TEXT PRIMARY KEY, id_table TEXT NOT NULL, next_dense BIGINT NOT NULL)""",
     ],
+    # scheduled work (segnb.refresh): notebook runs, the notebook run a segment run
+    # belongs to, and the log of notification e-mails (also what keeps warnings unique)
+    2: [
+        "ALTER TABLE {t:runs} ADD COLUMN IF NOT EXISTS notebook_run BIGINT",
+        """CREATE TABLE IF NOT EXISTS {t:notebook_runs} (
+            id BIGINT PRIMARY KEY, notebook TEXT, output TEXT, parameters TEXT, as_of DATE,
+            started_at TIMESTAMP, finished_at TIMESTAMP, status TEXT, error TEXT,
+            failed_cell INTEGER, failed_source TEXT, host TEXT, pid BIGINT)""",
+        """CREATE TABLE IF NOT EXISTS {t:notices} (
+            id BIGINT PRIMARY KEY, segment_id BIGINT, segment TEXT, kind TEXT, key TEXT,
+            recipient TEXT, subject TEXT, sent_at TIMESTAMP, status TEXT, error TEXT)""",
+    ],
+    # lookalike and AI prediction segments (segnb.engine.methods): the trained model
+    # (joblib bytes) and its held-out evaluation, keyed by the version that trained it
+    3: [
+        """CREATE TABLE IF NOT EXISTS {t:models} (
+            segment_id BIGINT NOT NULL, version INTEGER NOT NULL, kind TEXT, method TEXT,
+            sklearn_version TEXT, trained_as_of DATE, created_at TIMESTAMP, model BYTEA,
+            evaluation TEXT, PRIMARY KEY (segment_id, version))""",
+    ],
 }
+
+#: environment variable naming the notebook run (``segnb run``) a kernel works for;
+#: segment runs written by that kernel record it, so the run knows what it touched
+NOTEBOOK_RUN_ENV = "SEGNB_NOTEBOOK_RUN"
 
 SEGMENT_COLUMNS = (
     "id", "name", "group_name", "description", "entity", "method", "definition", "refresh",
@@ -350,6 +374,7 @@ class Store:
                         "id": run_id, "segment_id": row["id"], "segment": row["name"],
                         "kind": kind, "as_of": as_of, "started_at": utcnow(),
                         "status": "running", "host": socket.gethostname(), "pid": os.getpid(),
+                        "notebook_run": _notebook_run(),
                     },
                 )  # fmt: skip
                 return run_id
@@ -504,6 +529,11 @@ def _duckdb_key(con: Any, schema: str) -> tuple[str, str] | None:
         return None
     path = rows[0][0] if rows and rows[0][0] else f"memory:{id(con.con)}"
     return (str(path), schema)
+
+
+def _notebook_run() -> int | None:
+    value = os.environ.get(NOTEBOOK_RUN_ENV, "").strip()
+    return int(value) if value.isdigit() else None
 
 
 def _param(value: Any) -> Any:

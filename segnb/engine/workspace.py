@@ -87,13 +87,17 @@ class Workspace:
             if isinstance(rule, (SegmentRef, SetOp)):
                 raise RuleError("a set expression is not a rule; use ws.combine() for segment sets")
             names = self.segment_names(ent) if _uses_segments(rule) else None
-            check(rule, self.catalog, ent, segments=names)
+            scores = self.score_names(ent) if _uses_segments(rule) else None
+            check(rule, self.catalog, ent, segments=names, scores=scores)
             return rule
         if not isinstance(rule, str):
             raise RuleError(f"a rule is text or a rule tree, not {type(rule).__name__}")
         tree = parse_rule(rule, self.catalog, ent)
         if _uses_segments(tree):
-            tree = parse_rule(rule, self.catalog, ent, segments=self.segment_names(ent))
+            tree = parse_rule(
+                rule, self.catalog, ent, segments=self.segment_names(ent),
+                scores=self.score_names(ent),
+            )  # fmt: skip
         return tree
 
     def members(self, rule: str | Node, as_of: Any = None, entity: str | Entity | None = None):
@@ -251,6 +255,82 @@ class Workspace:
 
         return from_table(self, name, table, id_column, **options)
 
+    def lookalike(
+        self,
+        name: str,
+        seed: str,
+        size: int,
+        *,
+        audience: str | None = None,
+        as_of: Any = None,
+        entity: Any = None,
+        **options: Any,
+    ):
+        """Save a lookalike segment: the ``size`` non-seed entities most like the seeds.
+
+        ``seed`` and ``audience`` (where to look; default every entity) are
+        names of active, unexpired segments (an uploaded list works as a
+        seed). A positive-unlabelled model is trained on catalog features
+        (the seed's own rule fields are left out) and stored; refreshes
+        re-score with it (``seg.refresh(retrain=True)`` trains anew).
+        Options: the segment options of :meth:`create_segment`, and training
+        settings passed to :func:`segnb.models.lookalike` (``method``,
+        ``exclude``, ``random_state``, ``n_jobs``, ``progress``, …).
+        Needs ``pip install 'segnb[models]'``.
+
+        Examples
+        --------
+        >>> seg = ws.lookalike("lal", seed="vip", size=50_000)      # doctest: +SKIP
+        >>> seg.scores().order_by(ibis.desc("score")).limit(5).to_pandas()  # doctest: +SKIP
+        """
+        from segnb.engine.methods import create_with
+
+        return create_with(
+            self, "lookalike", name, as_of=as_of, entity=entity, seed=seed, size=size,
+            audience=audience, **options,
+        )  # fmt: skip
+
+    def predict(
+        self,
+        name: str,
+        audience: str,
+        positive: str,
+        negative: str | None = None,
+        *,
+        tendency: str = "high_recall",
+        model: str = "auto",
+        exclude: Any = (),
+        as_of: Any = None,
+        entity: Any = None,
+        **options: Any,
+    ):
+        """Save an AI prediction segment: train, evaluate on held-out data, score the audience.
+
+        ``audience`` (>= 1,000 entities), ``positive`` (>= 500) and
+        ``negative`` (>= 500, optional: without it the rest of the audience is
+        unlabelled) are names of active, unexpired segments. ``tendency``
+        (``high_recall`` | ``high_precision``) picks the threshold on
+        validation data; ``model`` is ``auto`` (best validation ROC AUC),
+        ``logistic``, ``random_forest`` or ``gradient_boosting``. Members are
+        the audience with ``score >= threshold``; ``seg.scores()`` holds every
+        audience entity's score, ``score(name)`` uses it in rules, and
+        ``seg.evaluation()`` the held-out metrics. Options as in
+        :meth:`lookalike` (training settings go to :func:`segnb.models.predict`).
+
+        Examples
+        --------
+        >>> seg = ws.predict("will_buy", audience="active_30d", positive="bought_last_week",
+        ...                  tendency="high_precision")              # doctest: +SKIP
+        >>> seg.evaluation()["roc_auc"]                              # doctest: +SKIP
+        """
+        from segnb.engine.methods import create_with
+
+        return create_with(
+            self, "prediction", name, as_of=as_of, entity=entity, audience=audience,
+            positive=positive, negative=negative, tendency=tendency, model=model,
+            exclude=exclude, **options,
+        )  # fmt: skip
+
     def segment(self, name: str):
         """The stored segment ``name`` (a :class:`segnb.engine.segments.Segment`)."""
         from segnb.engine.manage import find_row
@@ -296,6 +376,12 @@ class Workspace:
         from segnb.engine.manage import segment_names
 
         return segment_names(self, None if entity is None else self.entity(entity).name)
+
+    def score_names(self, entity: Any = None) -> list[str]:
+        """Names of the AI prediction segments visible here: what ``score(name)`` takes."""
+        from segnb.engine.manage import score_names
+
+        return score_names(self, None if entity is None else self.entity(entity).name)
 
     def segment_resolver(self, entity: Any = None):
         """What ``compile_rule(resolver=…)`` needs for ``in_segment()``/``score()``: the store."""

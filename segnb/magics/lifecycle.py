@@ -102,16 +102,10 @@ def history(m: SegnbMagics, cmd: Command):
 
 
 def insights(m: SegnbMagics, cmd: Command):
-    seg = _segment(m, cmd)
-    method = getattr(seg, "insights", None)
-    if not callable(method):
-        raise UsageError(
-            "%segment insights is not available in this version: the segment store has no "
-            "insights yet (Segment.insights())"
-        )
-    result = method()
+    """Each tag's buckets in the segment and the population, with TGI (``Segment.insights``)."""
+    result = _segment(m, cmd).insights()
     limit = cmd["limit"]
-    if limit and hasattr(result, "head"):
+    if limit:
         result = result.head(limit)
     return result
 
