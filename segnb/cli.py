@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from segnb.errors import SegnbError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 def _date(text: str) -> dt.date:

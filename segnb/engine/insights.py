@@ -239,8 +239,8 @@ def nice_edges(values: list[float], *, integer: bool = False, datetime_: bool = 
     --------
     >>> nice_edges([2.8, 4.61, 6.4, 8.2])
     (2.8, 4.6, 6.4, 8.2)
-    >>> nice_edges([1.5, 3.2, 3.4], integer=True)
-    (2.0, 3.0, 4.0)
+    >>> nice_edges([1.5, 3.2, 3.4], integer=True)   # whole numbers, each edge once
+    (2.0, 4.0)
     """
     out: list[float] = []
     for value in values:

@@ -14,7 +14,7 @@ Examples
 >>> from segnb.refresh import refresh_segments
 >>> report = refresh_segments(ws, due=True)          # doctest: +SKIP
 >>> print(report)                                    # doctest: +SKIP
-refreshed 3, failed 1 of 4 due segments
+refreshed 3 of 4 segments, 1 failed
 """
 
 from __future__ import annotations

@@ -114,8 +114,15 @@ def size_history_svg(
     def y_of(v: float) -> float:
         return top + inner_h - (v - low) / (high - low) * inner_h
 
+    days = [_as_date(x) for x, _ in pts]
+    if None in days or len(pts) == 1 or days[-1] <= days[0]:
+        spots = [0.5 if len(pts) == 1 else i / (len(pts) - 1) for i in range(len(pts))]
+    else:  # dates: a missing day leaves a gap
+        span = (days[-1] - days[0]).days
+        spots = [(d - days[0]).days / span for d in days]
+
     def x_of(i: int) -> float:
-        return left + (inner_w / 2 if len(pts) == 1 else i / (len(pts) - 1) * inner_w)
+        return left + spots[i] * inner_w
 
     tick = first_tick
     while tick <= high + 1e-9:
@@ -164,6 +171,17 @@ def _label_indexes(n: int, most: int) -> list[int]:
         else:
             out.append(n - 1)
     return out
+
+
+def _as_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return None
 
 
 def _day(value: Any) -> str:
@@ -241,7 +259,7 @@ def insights_svg(
 
 def sizes_svg(rows: Sequence[tuple[str, Any, str]], *, width: int = 640) -> str:
     """Horizontal bars of segment sizes: ``(name, size, status)`` rows."""
-    row_h, top, label_w = 22, 30, 170
+    row_h, top, label_w = 22, 6, 170
     shown = [(n, 0 if s is None else float(s), st) for n, s, st in rows]
     height = top + row_h * len(shown) + 10
     bar_w = width - label_w - 70
@@ -251,8 +269,6 @@ def sizes_svg(rows: Sequence[tuple[str, Any, str]], *, width: int = 640) -> str:
         f'role="img" aria-label="Segment sizes" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" style="{FONT};max-width:100%;height:auto">',
         "<title>Segment sizes</title>",
-        f'<text x="0" y="16" font-size="13" font-weight="600" fill="{PALETTE["text"]}">'
-        "Segment sizes</text>",
     ]
     colors = {"active": PALETTE["segment"], "failed": PALETTE["low"]}
     for i, (name, size, status) in enumerate(shown):

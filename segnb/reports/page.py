@@ -44,7 +44,9 @@ __all__ = [
 QUERY_KEYS = ("segment", "as_of")
 STATUS_COLORS = {
     "active": ("#e6f4ea", "#1e7b34"),
+    "succeeded": ("#e6f4ea", "#1e7b34"),
     "generating": ("#fff4e5", "#8a5300"),
+    "running": ("#fff4e5", "#8a5300"),
     "failed": ("#fdecea", "#b3261e"),
     "expired": ("#eeeeee", "#555555"),
 }
@@ -353,7 +355,8 @@ class SegmentReport:
 
 
 def run_badge(status: str | None) -> str:
-    return badge({"succeeded": "active", "failed": "failed"}.get(status or "", "generating"))
+    """A notebook run's status (succeeded, failed, running) as a badge."""
+    return badge(status or "running")
 
 
 def _cell(value: Any) -> Any:
