@@ -39,7 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="write a demo e-commerce warehouse (DuckDB file)")
     demo.add_argument("--path", default="warehouse.duckdb", help="file to write (warehouse.duckdb)")
     demo.add_argument("--users", type=_positive, default=100_000, help="number of users (100000)")
-    demo.add_argument("--days", type=_positive, default=60, help="days of snapshots and events (60)")
+    demo.add_argument(
+        "--days", type=_positive, default=60, help="days of snapshots and events (60)"
+    )
     demo.add_argument("--seed", type=int, default=0, help="random seed (0)")
     demo.add_argument("--end", type=_date, default=None, help="last day of data (yesterday)")
     demo.add_argument("--force", action="store_true", help="overwrite an existing file")
@@ -80,8 +82,12 @@ def _refresh_commands(sub) -> None:
     run.add_argument("notebook", help="the notebook (.ipynb); its 'parameters' cell gets -p values")
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"), help="a parameter (repeatable)")  # fmt: skip
-    run.add_argument("--as-of", type=_date, default=None, help="the date T, passed as as_of (today)")
-    run.add_argument("--output", default=None, help="folder of executed copies (runs/ by the notebook)")
+    run.add_argument(
+        "--as-of", type=_date, default=None, help="the date T, passed as as_of (today)"
+    )
+    run.add_argument(
+        "--output", default=None, help="folder of executed copies (runs/ by the notebook)"
+    )
     run.add_argument("--kernel", default=None, help="Jupyter kernel (the notebook's)")
     run.add_argument("--timeout", type=float, default=None, help="seconds per cell (no limit)")
     run.add_argument("--progress", action="store_true", help="papermill's progress bar")
@@ -94,15 +100,21 @@ def _refresh_commands(sub) -> None:
     which = refresh.add_mutually_exclusive_group()
     which.add_argument("--due", action="store_true", help="daily segments older than their today")
     which.add_argument("--all", action="store_true", help="every unexpired segment")
-    refresh.add_argument("--as-of", type=_date, default=None, help="the date T (each segment's today)")
+    refresh.add_argument(
+        "--as-of", type=_date, default=None, help="the date T (each segment's today)"
+    )
     refresh.add_argument("--quiet", action="store_true", help="no progress bar")
     _schedule_guard(refresh)
     _store_args(refresh)
     refresh.add_argument("--tz", default=None, help="time zone for T and --only-at (local time)")
 
-    schedule = sub.add_parser("schedule", help="run a notebook (or the due refresh) daily with cron")
+    schedule = sub.add_parser(
+        "schedule", help="run a notebook (or the due refresh) daily with cron"
+    )
     schedule.add_argument("notebook", nargs="?", default=None, help="the notebook to run")
-    schedule.add_argument("--due-refresh", action="store_true", help="schedule `segnb refresh --due`")
+    schedule.add_argument(
+        "--due-refresh", action="store_true", help="schedule `segnb refresh --due`"
+    )
     schedule.add_argument("--daily", type=_time, default=None, metavar="HH:MM", help="time of day")
     schedule.add_argument("--tz", default=None, help="time zone of --daily (the machine's)")
     action = schedule.add_mutually_exclusive_group()
@@ -177,7 +189,7 @@ def run_demo(args: argparse.Namespace) -> str:
     return (
         f"wrote {info.path}: {info.users:,} users, {info.days} days ending {info.end} "
         f"in {info.seconds:.1f}s\n"
-        f"try: segnb estimate \"count(purchase, T-6..T) >= 2\" --url duckdb:///{info.path}"
+        f'try: segnb estimate "count(purchase, T-6..T) >= 2" --url duckdb:///{info.path}'
     )
 
 

@@ -95,9 +95,9 @@ class SegNB(Configurable):
     smtp_host = Unicode(
         help="SMTP server for notification e-mails of refreshes (empty: no e-mails are sent)."
     ).tag(config=True)
-    smtp_port = Int(
-        help="SMTP port (0: 587 with starttls, 465 with ssl, 25 without TLS)."
-    ).tag(config=True)
+    smtp_port = Int(help="SMTP port (0: 587 with starttls, 465 with ssl, 25 without TLS).").tag(
+        config=True
+    )
     smtp_tls = CaselessStrEnum(
         ["starttls", "ssl", "none"],
         default_value="starttls",

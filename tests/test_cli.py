@@ -22,13 +22,39 @@ def test_demo_calls_generate(monkeypatch, tmp_path):
         return Info()
 
     monkeypatch.setattr("segnb.engine.demo.generate", fake_generate)
-    assert cli.main(["demo", "--path", "w.duckdb", "--users", "5", "--days", "3",
-                     "--seed", "7", "--end", "2026-01-03", "--force", "--quiet"]) == 0
-    assert calls == [(
-        "w.duckdb",
-        {"users": 5, "days": 3, "seed": 7, "end": dt.date(2026, 1, 3), "progress": False,
-         "overwrite": True},
-    )]
+    assert (
+        cli.main(
+            [
+                "demo",
+                "--path",
+                "w.duckdb",
+                "--users",
+                "5",
+                "--days",
+                "3",
+                "--seed",
+                "7",
+                "--end",
+                "2026-01-03",
+                "--force",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
+    assert calls == [
+        (
+            "w.duckdb",
+            {
+                "users": 5,
+                "days": 3,
+                "seed": 7,
+                "end": dt.date(2026, 1, 3),
+                "progress": False,
+                "overwrite": True,
+            },
+        )
+    ]
 
 
 @pytest.mark.parametrize(
@@ -63,14 +89,31 @@ def test_estimate_and_sql_call_the_workspace(monkeypatch):
         return FakeWorkspace()
 
     monkeypatch.setattr("segnb.engine.workspace.connect", fake_connect)
-    assert cli.run_estimate(cli.build_parser().parse_args(
-        ["estimate", "did(purchase, T-6..T)", "--url", "duckdb:///x.duckdb", "--as-of", "2026-01-02"]
-    )) == "42"
+    assert (
+        cli.run_estimate(
+            cli.build_parser().parse_args(
+                [
+                    "estimate",
+                    "did(purchase, T-6..T)",
+                    "--url",
+                    "duckdb:///x.duckdb",
+                    "--as-of",
+                    "2026-01-02",
+                ]
+            )
+        )
+        == "42"
+    )
     assert seen["estimate"] == ("did(purchase, T-6..T)", dt.date(2026, 1, 2), None)
     assert seen["connect"] == ("duckdb:///x.duckdb", None, None, True)
-    assert cli.run_sql(cli.build_parser().parse_args(
-        ["sql", "city = 'x'", "--dialect", "postgres", "--entity", "users"]
-    )) == "SELECT 1"
+    assert (
+        cli.run_sql(
+            cli.build_parser().parse_args(
+                ["sql", "city = 'x'", "--dialect", "postgres", "--entity", "users"]
+            )
+        )
+        == "SELECT 1"
+    )
     assert seen["sql"] == ("city = 'x'", None, "postgres", "users")
 
 
@@ -87,20 +130,33 @@ def test_demo_then_estimate_end_to_end(tmp_path):
     run = [sys.executable, "-m", "segnb.cli"]
     out = subprocess.run(
         [*run, "demo", "--users", "2000", "--days", "10", "--end", "2026-01-10"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "wrote warehouse.duckdb: 2,000 users, 10 days ending 2026-01-10" in out.stdout
-    again = subprocess.run([*run, "demo", "--users", "2000"], cwd=tmp_path,
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        [*run, "demo", "--users", "2000"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert again.returncode == 2 and "warehouse.duckdb" in again.stderr
     size = subprocess.run(
         [*run, "estimate", "did(purchase, T-6..T) or city = 'Shenzhen'", "--as-of", "2026-01-11"],
-        cwd=tmp_path, capture_output=True, text=True, check=True,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert 0 < int(size.stdout) <= 2000
-    sql = subprocess.run([*run, "sql", "not is_black_list", "--dialect", "postgres"],
-                         cwd=tmp_path, capture_output=True, text=True, check=True)
+    sql = subprocess.run(
+        [*run, "sql", "not is_black_list", "--dialect", "postgres"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert sql.stdout.lstrip().startswith("SELECT")
-    catalog = subprocess.run([*run, "catalog"], cwd=tmp_path, capture_output=True, text=True,
-                             check=True)
+    catalog = subprocess.run(
+        [*run, "catalog"], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
     assert "trade_cnt_7d" in catalog.stdout and "purchase" in catalog.stdout

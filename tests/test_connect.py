@@ -88,7 +88,9 @@ def test_locked_duckdb_file_names_the_file(tmp_path):
 
 
 def test_unreachable_postgres_is_a_warehouse_error():
-    with pytest.raises(WarehouseError, match=r"cannot connect to postgres://u:\*\*\*@127\.0\.0\.1:1/db"):
+    with pytest.raises(
+        WarehouseError, match=r"cannot connect to postgres://u:\*\*\*@127\.0\.0\.1:1/db"
+    ):
         open_backend("postgresql://u:secret@127.0.0.1:1/db")
 
 

@@ -32,7 +32,7 @@ def duckdb_path(url: str) -> str | None:
     """
     if not url.startswith("duckdb:"):
         return None
-    rest = url[len("duckdb:"):]
+    rest = url[len("duckdb:") :]
     if rest.startswith("///"):
         rest = rest[3:]
     elif rest.startswith("//"):
@@ -56,7 +56,7 @@ def default_url() -> str:
         return f"duckdb:///{DEFAULT_WAREHOUSE}"
     raise WarehouseError(
         "no warehouse named: pass a URL (duckdb:///warehouse.duckdb, postgres://user@host/db), "
-        f"set url = \"...\" in {CONFIG_FILE}, or run `segnb demo` here to create {DEFAULT_WAREHOUSE}"
+        f'set url = "..." in {CONFIG_FILE}, or run `segnb demo` here to create {DEFAULT_WAREHOUSE}'
     )
 
 
@@ -84,7 +84,7 @@ def open_backend(target: Any = None, *, read_only: bool = False) -> Any:
     import ibis
 
     if scheme == "postgresql":
-        url = "postgres" + url[len("postgresql"):]
+        url = "postgres" + url[len("postgresql") :]
     try:
         return ibis.connect(url)
     except Exception as exc:
