@@ -50,7 +50,7 @@ from segnb.engine.rules import (
 )
 from segnb.errors import NotAvailableError, RuleError, RuleTypeError, UnknownNameError
 
-__all__ = ["Resolver", "compile_rule"]
+__all__ = ["Resolver", "compile_rule", "day_range", "midnight"]
 
 ONE_DAY = datetime.timedelta(days=1)
 
@@ -76,6 +76,26 @@ class Resolver(Protocol):
 
     def scores(self, name: str) -> ibis.Table:
         """Two columns: the entity id and ``score``."""
+
+
+def midnight(day: datetime.date, dtype: dt.DataType, zone: Any):
+    """Start of ``day`` (in ``zone`` for tz-aware columns) as a literal comparable with ``dtype``."""
+    if dtype.is_date():
+        return ibis.literal(day)
+    moment = datetime.datetime.combine(day, datetime.time())
+    if dtype.timezone is not None:
+        moment = moment.replace(tzinfo=zone)
+    return ibis.literal(moment, type=dtype)
+
+
+def day_range(column, first: datetime.date, last: datetime.date, zone: Any):
+    """``first <= day(column) <= last`` as a plain range on the column itself."""
+    dtype = column.type()
+    if dtype.is_date():
+        return (column >= first) & (column <= last)
+    return (column >= midnight(first, dtype, zone)) & (
+        column < midnight(last + ONE_DAY, dtype, zone)
+    )
 
 
 def compile_rule(
@@ -401,22 +421,10 @@ class RuleCompiler:
     # -- time -----------------------------------------------------------------
 
     def _midnight(self, day: datetime.date, dtype: dt.DataType):
-        """Start of ``day`` as a literal comparable with a ``dtype`` column."""
-        if dtype.is_date():
-            return ibis.literal(day)
-        moment = datetime.datetime.combine(day, datetime.time())
-        if dtype.timezone is not None:
-            moment = moment.replace(tzinfo=self.zone)
-        return ibis.literal(moment, type=dtype)
+        return midnight(day, dtype, self.zone)
 
     def _days(self, column, first: datetime.date, last: datetime.date):
-        """``first <= day(column) <= last`` as a range on the column itself."""
-        dtype = column.type()
-        if dtype.is_date():
-            return (column >= first) & (column <= last)
-        return (column >= self._midnight(first, dtype)) & (
-            column < self._midnight(last + ONE_DAY, dtype)
-        )
+        return day_range(column, first, last, self.zone)
 
     # -- dates and operands -----------------------------------------------------
 

@@ -21,6 +21,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from segnb.engine.catalog import EventSource
+from segnb.engine.compile import day_range, midnight
 from segnb.errors import CatalogError, InvalidValueError
 from segnb.models.features import KINDS, Feature
 
@@ -239,23 +240,13 @@ class FeatureBuilder:
             aggregates[f"_v_{f.name}"] = value
         return rows.group_by(**{key: rows[source.id]}).aggregate(**aggregates)
 
-    # -- time, as in segnb.engine.compile ---------------------------------------------
+    # -- time: the compiler's day ranges --------------------------------------------
 
     def _midnight(self, day: datetime.date, dtype: dt.DataType):
-        if dtype.is_date():
-            return ibis.literal(day)
-        moment = datetime.datetime.combine(day, datetime.time())
-        if dtype.timezone is not None:
-            moment = moment.replace(tzinfo=self.zone)
-        return ibis.literal(moment, type=dtype)
+        return midnight(day, dtype, self.zone)
 
     def _days(self, column, first: datetime.date, last: datetime.date):
-        dtype = column.type()
-        if dtype.is_date():
-            return (column >= first) & (column <= last)
-        return (column >= self._midnight(first, dtype)) & (
-            column < self._midnight(last + ONE_DAY, dtype)
-        )
+        return day_range(column, first, last, self.zone)
 
     def _end_epoch(self, dtype: dt.DataType) -> float:
         """Seconds since 1970 of the end of the as-of day, as the engine counts ``dtype``."""
