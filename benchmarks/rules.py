@@ -54,6 +54,17 @@ RULES = {
         WHERE b.trade_cnt_7d - a.trade_cnt_7d > 2
         """,
     ),
+    # segnb keeps only ids of the entity table (a tag table may hold others);
+    # the same question written by hand with that join:
+    "change, entity join": (
+        "change(trade_cnt_7d, T-6, T-1) > 2",
+        """
+        SELECT count(*) FROM users u
+        JOIN user_tags a ON a.user_id = u.user_id AND a.dt = DATE '{T}' - 6
+        JOIN user_tags b ON b.user_id = u.user_id AND b.dt = DATE '{T}' - 1
+        WHERE b.trade_cnt_7d - a.trade_cnt_7d > 2
+        """,
+    ),
 }
 
 
