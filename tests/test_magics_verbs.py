@@ -92,12 +92,15 @@ def test_dry_run_of_a_set(buyers):
 def test_replace(buyers):
     with pytest.raises(UsageError, match="already exists"):
         run(buyers, "%%segment buyers\nis_member")
+    # the same rule again (a re-run or scheduled notebook) writes a new version
+    again = run(buyers, f"%%segment buyers --as-of {AS_OF}\n{BUYERS}  # same rule\n")
+    assert again.version == 2 and list(again.history()["version"]) == [1, 2]
     with pytest.raises(UsageError, match="'cty' is not a tag"):
         run(buyers, "%%segment buyers --replace\ncty = 1")
     assert run(buyers, "%segment show buyers").text == BUYERS  # a bad rule deletes nothing
     seg = run(buyers, f"%%segment buyers --replace --group VIP --as-of {AS_OF}\nis_member")
-    assert seg.text == "is_member" and seg.version == 2 and seg.group == "VIP"
-    assert list(seg.history()["version"]) == [1, 2]  # replacing keeps the history
+    assert seg.text == "is_member" and seg.version == 3 and seg.group == "VIP"
+    assert list(seg.history()["version"]) == [1, 2, 3]  # replacing keeps the history
 
 
 def test_cell_mistakes(duck):

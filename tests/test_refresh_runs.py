@@ -94,7 +94,8 @@ def test_runs_add_a_version_to_each_segment(target, tmp_path, capsys):
     url, schema = target
     path = notebook(
         tmp_path / "daily.ipynb",
-        f"%%segment buyers --replace --refresh daily --as-of $as_of --email growth@example.com\n{BUYERS}",
+        # a plain cell: re-running the same rule writes a new version
+        f"%%segment buyers --refresh daily --as-of $as_of --email growth@example.com\n{BUYERS}",
         f"%%segment big --replace --refresh daily --as-of $as_of\n{BIG}",
         "%%segment loyal --replace --refresh daily --as-of $as_of\nbuyers & big",
     )
@@ -110,7 +111,7 @@ def test_runs_add_a_version_to_each_segment(target, tmp_path, capsys):
     second = run_notebook(path, {"url": url, "schema": schema}, as_of=str(AS_OF), **options)
     assert second.status == "succeeded" and second.id == 2
     assert [(s["segment"], s["kind"], s["version"]) for s in second.segments] == [
-        ("buyers", "redefine", 2),
+        ("buyers", "refresh", 2),
         ("big", "redefine", 2),
         ("loyal", "redefine", 2),
     ]

@@ -42,6 +42,21 @@ def create_options(m: SegnbMagics, cmd: Command) -> dict[str, Any]:
     return out
 
 
+def _same_definition(ws: Any, seg: Any, body: str) -> bool:
+    """Whether ``body`` says what the stored rules or sets segment ``seg`` says."""
+    from segnb.engine.parse import parse_sets
+    from segnb.engine.rules import from_json
+
+    stored = seg.definition.get("rule") or seg.definition.get("sets")
+    if stored is None:
+        return False
+    try:
+        new = parse_sets(body) if _is_sets(body) else ws.parse(body, seg.entity)
+        return from_json(stored) == new
+    except SegnbError:
+        return False
+
+
 def _is_sets(text: str) -> bool:
     from segnb.engine.parse import is_set_expression
 
@@ -70,6 +85,11 @@ def create(m: SegnbMagics, cmd: Command):
         if cmd.given("expires") and "expires" not in options:  # --expires never
             given["expires"] = None
         return SegmentResult.of(seg.redefine(body, as_of=cmd["as_of"], **given))
+    if name in ws.segment_names() and _same_definition(ws, ws.segment(name), body):
+        # re-running the cell (a scheduled notebook, another --as-of): a new version
+        seg = ws.segment(name).refresh(as_of=cmd["as_of"])
+        m.note(f"segnb: {name!r} already has this rule; wrote version {seg.version}")
+        return SegmentResult.of(seg)
     seg = ws.create_segment(name, body, as_of=cmd["as_of"], entity=cmd["entity"], **options)
     return SegmentResult.of(seg)
 
