@@ -6,63 +6,20 @@ runs a query.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Sequence
-from typing import Any
+
+from segnb.html import CELL, badge, esc, kv_table, number
 
 __all__ = ["badge", "esc", "fold", "kv_table", "number", "sparkline", "table"]
 
-STATUS_COLORS = {
-    "active": ("#e6f4ea", "#1e7b34"),
-    "generating": ("#fff4e5", "#8a5300"),
-    "failed": ("#fdecea", "#b3261e"),
-    "expired": ("#eeeeee", "#555555"),
-}
 BOX = (
     "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;"
     "line-height:1.45;max-width:60em"
 )
-CELL = "text-align:left;padding:1px 10px 1px 0;vertical-align:top;border:none"
 PRE = (
     "margin:2px 0;padding:6px 8px;background:var(--jp-layout-color2,#f6f6f6);"
     "white-space:pre-wrap;font-size:12px;border-radius:3px"
 )
-
-
-def esc(value: Any) -> str:
-    """``value`` as HTML text (None: empty)."""
-    return "" if value is None else html.escape(str(value), quote=True)
-
-
-def number(value: Any) -> str:
-    """``1234`` -> ``1,234``; None -> an em dash."""
-    if value is None:
-        return "—"
-    try:
-        return f"{int(value):,}"
-    except (TypeError, ValueError):
-        return esc(value)
-
-
-def badge(status: str) -> str:
-    back, fore = STATUS_COLORS.get(status, ("#eeeeee", "#333333"))
-    return (
-        f'<span class="segnb-status segnb-{esc(status)}" style="background:{back};color:{fore};'
-        f'padding:0 6px;border-radius:8px;font-size:12px">{esc(status)}</span>'
-    )
-
-
-def kv_table(rows: Iterable[tuple[str, str]]) -> str:
-    """A two-column table of already-escaped ``(label, html)`` pairs; empty values skipped."""
-    body = "".join(
-        f'<tr><th style="{CELL};font-weight:600;color:#666">{esc(k)}</th>'
-        f'<td style="{CELL}">{v}</td></tr>'
-        for k, v in rows
-        if v not in (None, "")
-    )
-    return (
-        f'<table class="segnb-fields" style="border-collapse:collapse;margin:4px 0">{body}</table>'
-    )
 
 
 def fold(summary: str, text: str, open_: bool = False) -> str:

@@ -14,14 +14,13 @@ import math
 import os
 from typing import Any
 
+from segnb.html import esc, number
 from segnb.reports.charts import PALETTE, sizes_svg
 from segnb.reports.page import (
     H2,
     Section,
     badge,
-    esc,
     html_table,
-    number,
     open_workspace,
     run_badge,
     when,

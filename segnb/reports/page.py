@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import html
-import math
 import os
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from segnb.html import badge as shared_badge
+from segnb.html import esc, number
+from segnb.html import kv_table as shared_kv_table
 from segnb.reports.charts import FONT, PALETTE, insights_svg, size_history_svg
 
 __all__ = [
@@ -42,14 +43,6 @@ __all__ = [
 
 #: parameters a viewer may set in the page's query string (never the warehouse)
 QUERY_KEYS = ("segment", "as_of")
-STATUS_COLORS = {
-    "active": ("#e6f4ea", "#1e7b34"),
-    "succeeded": ("#e6f4ea", "#1e7b34"),
-    "generating": ("#fff4e5", "#8a5300"),
-    "running": ("#fff4e5", "#8a5300"),
-    "failed": ("#fdecea", "#b3261e"),
-    "expired": ("#eeeeee", "#555555"),
-}
 CARD = (
     f"{FONT};color:{PALETTE['text']};font-size:14px;line-height:1.5;max-width:1000px;"
     "margin:0 auto 18px auto"
@@ -62,35 +55,13 @@ PRE = (
 )
 
 
-def esc(value: Any) -> str:
-    return "" if value is None else html.escape(str(value), quote=True)
-
-
-def number(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "—"
-    try:
-        return f"{int(value):,}"
-    except (TypeError, ValueError):
-        return esc(value)
-
-
 def badge(status: str) -> str:
-    back, fore = STATUS_COLORS.get(status, ("#eeeeee", "#333333"))
-    return (
-        f'<span class="segnb-status segnb-{esc(status)}" style="background:{back};color:{fore};'
-        f'padding:1px 8px;border-radius:9px;font-size:12px;font-weight:600">{esc(status)}</span>'
-    )
+    return shared_badge(status, "padding:1px 8px;border-radius:9px;font-size:12px;font-weight:600")
 
 
 def kv_table(rows: list[tuple[str, str]]) -> str:
-    body = "".join(
-        f'<tr><th style="{CELL};font-weight:500;color:{PALETTE["muted"]};white-space:nowrap">'
-        f'{esc(k)}</th><td style="{CELL}">{v}</td></tr>'
-        for k, v in rows
-        if v not in (None, "")
-    )
-    return f'<table style="border-collapse:collapse">{body}</table>'
+    label = f"font-weight:500;color:{PALETTE['muted']};white-space:nowrap"
+    return shared_kv_table(rows, cell=CELL, label=label, style="border-collapse:collapse")
 
 
 def html_table(columns: list[str], rows: list[list[str]], cls: str = "segnb-table") -> str:
