@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import segnb
-from segnb.engine.demo import generate
+from segnb.demo.warehouse import generate
 
 RULES = {
     "3-group tag rule": (

@@ -12,9 +12,9 @@ Examples
 
 from __future__ import annotations
 
-from segnb.engine.catalog import Catalog
-from segnb.engine.segments import Segment
-from segnb.engine.workspace import Workspace, connect
+from segnb.catalog.model import Catalog
+from segnb.segments.segment import Segment
+from segnb.workspace import Workspace, connect
 from segnb.errors import (
     CatalogError,
     DuplicateNameError,

@@ -169,13 +169,13 @@ def _rule_text(text: str) -> str:
 
 
 def _workspace(args: argparse.Namespace):
-    from segnb.engine.workspace import connect
+    from segnb.workspace import connect
 
     return connect(args.url, args.catalog, tz=args.tz, read_only=True)
 
 
 def run_demo(args: argparse.Namespace) -> str:
-    from segnb.engine.demo import generate
+    from segnb.demo.warehouse import generate
 
     info = generate(
         args.path,

@@ -50,7 +50,7 @@ def file_settings(directory: str | Path | None = None) -> dict[str, Any]:
     A top-level ``url`` counts as the ``url`` setting unless ``[settings]``
     names one. A missing file gives ``{}``; an unreadable one a warning and ``{}``.
     """
-    from segnb.engine.catalog import CONFIG_FILE, read_toml
+    from segnb.catalog.model import CONFIG_FILE, read_toml
     from segnb.errors import SegnbError
 
     path = Path(directory or Path.cwd()) / CONFIG_FILE
@@ -224,7 +224,7 @@ class SegNB(Configurable):
     def _check_timezone(self, proposal: Any) -> str:
         value = proposal["value"].strip()
         if value:
-            from segnb.engine.workspace import today
+            from segnb.workspace import today
             from segnb.errors import SegnbError
 
             try:

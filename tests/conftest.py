@@ -11,7 +11,7 @@ from typing import Any
 import ibis
 import pytest
 
-from segnb.engine.catalog import Catalog
+from segnb.catalog.model import Catalog
 
 SCHEMA_SQL = """
 CREATE TABLE users(user_id BIGINT, device_id VARCHAR, account_id VARCHAR, channel VARCHAR,
@@ -72,7 +72,7 @@ def schema_catalog(schema_con):
 #
 # Every engine test that takes ``backend`` runs on DuckDB and on PostgreSQL.
 # The data is made once per session in a DuckDB file: the demo warehouse
-# (segnb.engine.demo, small and with a fixed end date) plus the "edge" tables,
+# (segnb.demo.warehouse, small and with a fixed end date) plus the "edge" tables,
 # a second target object with unrelated table and column names and the cases
 # the demo does not have (missing snapshots, midnight event times, tz-aware
 # and DATE event times, events of a constant name). PostgreSQL gets a copy in a
@@ -271,7 +271,7 @@ def _write_edge_tables(path) -> None:
 @pytest.fixture(scope="session")
 def warehouse(tmp_path_factory):
     """A DuckDB file with the small demo warehouse and the edge tables (made once)."""
-    from segnb.engine.demo import generate
+    from segnb.demo.warehouse import generate
 
     path = tmp_path_factory.mktemp("warehouse") / "warehouse.duckdb"
     generate(path, users=DEMO_USERS, days=DEMO_DAYS, seed=DEMO_SEED, end=DEMO_END)

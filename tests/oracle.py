@@ -3,7 +3,7 @@
 It reads the same tables as the compiler, pulled into pandas DataFrames, and
 evaluates the rule row by row in Python terms, with SQL's three-valued logic
 held in pandas' nullable ``boolean`` dtype (Kleene ``&``, ``|``, ``~``). It
-shares nothing with :mod:`segnb.engine.compile` except the catalog's table and
+shares nothing with :mod:`segnb.compile.rules` except the catalog's table and
 column names: no Ibis expressions, no SQL.
 
 Semantics (SPEC §3 and the compiler's contract):
@@ -27,8 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from segnb.engine import rules as r
-from segnb.engine.catalog import Catalog, Entity
+from segnb.lang import nodes as r
+from segnb.catalog.model import Catalog, Entity
 
 __all__ = ["Oracle"]
 

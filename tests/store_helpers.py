@@ -14,7 +14,7 @@ import uuid
 import pytest
 
 import segnb
-from segnb.engine.workspace import Workspace
+from segnb.workspace import Workspace
 
 __all__ = ["store_ws", "ws_factory"]
 

@@ -8,7 +8,7 @@ import ibis
 import pytest
 
 import segnb
-from segnb.engine.catalog import Catalog, closest
+from segnb.catalog.model import Catalog, closest
 from segnb.errors import CatalogError
 
 WAREHOUSE_SQL = """

@@ -21,7 +21,7 @@ def test_demo_calls_generate(monkeypatch, tmp_path):
         calls.append((path, kwargs))
         return Info()
 
-    monkeypatch.setattr("segnb.engine.demo.generate", fake_generate)
+    monkeypatch.setattr("segnb.demo.warehouse.generate", fake_generate)
     assert (
         cli.main(
             [
@@ -88,7 +88,7 @@ def test_estimate_and_sql_call_the_workspace(monkeypatch):
         seen["connect"] = (url, catalog, tz, read_only)
         return FakeWorkspace()
 
-    monkeypatch.setattr("segnb.engine.workspace.connect", fake_connect)
+    monkeypatch.setattr("segnb.workspace.connect", fake_connect)
     assert (
         cli.run_estimate(
             cli.build_parser().parse_args(

@@ -18,8 +18,8 @@ import pytest
 from conftest import DEMO_DAYS, DEMO_END, EDGE_TZ
 from oracle import Oracle
 
-from segnb.engine.compile import compile_rule
-from segnb.engine.rules import (
+from segnb.compile.rules import compile_rule
+from segnb.lang.nodes import (
     And,
     Attribute,
     Between,

@@ -10,7 +10,7 @@ import ibis
 import pytest
 
 import segnb
-from segnb.engine.connect import default_url, duckdb_path, open_backend
+from segnb.store.backend import default_url, duckdb_path, open_backend
 from segnb.errors import WarehouseError
 
 

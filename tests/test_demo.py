@@ -9,7 +9,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from segnb.engine.demo import DEMO_CATALOG, TABLES, DemoError, DemoInfo, demo_catalog, generate
+from segnb.demo.warehouse import DEMO_CATALOG, TABLES, DemoError, DemoInfo, demo_catalog, generate
 from segnb.errors import SegnbError, WarehouseError
 
 try:
@@ -439,7 +439,7 @@ def test_the_catalog_hides_the_ground_truth():
 
 def test_the_catalog_resolves_against_the_warehouse(demo):
     ibis = pytest.importorskip("ibis")
-    from segnb.engine.catalog import Catalog, stored_spec
+    from segnb.catalog.model import Catalog, stored_spec
 
     backend = ibis.duckdb.connect(str(demo.path), read_only=True)
     try:

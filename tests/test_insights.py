@@ -16,9 +16,9 @@ import pytest
 from conftest import EDGE_CATALOG
 from store_tools import AS_OF
 
-from segnb.engine.catalog import Catalog
-from segnb.engine.insights import COLUMNS, MISSING, OTHER, nice_edges
-from segnb.engine.workspace import Workspace
+from segnb.catalog.model import Catalog
+from segnb.analysis.insights import COLUMNS, MISSING, OTHER, nice_edges
+from segnb.workspace import Workspace
 from segnb.errors import InvalidValueError, SegmentStateError
 
 pytest_plugins = ("store_helpers",)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import DEMO_END, DEMO_USERS
 
-from segnb.engine.workspace import Workspace
+from segnb.workspace import Workspace
 from segnb.models.api import lookalike, predict, rescore
 
 SCORES: dict[str, dict] = {}

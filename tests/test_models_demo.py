@@ -24,7 +24,7 @@ MEASURED: dict[str, float] = {}
 
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
-    from segnb.engine.demo import generate
+    from segnb.demo.warehouse import generate
 
     path = tmp_path_factory.mktemp("models") / "demo.duckdb"
     generate(path, users=USERS, days=40, seed=11, end=END)

@@ -11,7 +11,7 @@ from conftest import DEMO_END, EDGE_TZ
 from models_oracle import assert_frames_close, latest_snapshot, top_values
 from models_oracle import features as oracle_features
 
-from segnb.engine.parse import parse_rule
+from segnb.lang.parse import parse_rule
 from segnb.errors import InvalidValueError
 from segnb.models.features import build_features, label_columns
 

@@ -7,9 +7,9 @@ import datetime as dt
 import ibis
 import pytest
 
-from segnb.engine.catalog import Catalog
-from segnb.engine.parse import is_set_expression, parse, parse_rule, parse_sets, tokenize
-from segnb.engine.rules import (
+from segnb.catalog.model import Catalog
+from segnb.lang.parse import is_set_expression, parse, parse_rule, parse_sets, tokenize
+from segnb.lang.nodes import (
     And,
     Attribute,
     Between,
@@ -36,7 +36,7 @@ from segnb.engine.rules import (
     to_json,
     walk,
 )
-from segnb.engine.text import quote_name, to_text
+from segnb.lang.text import quote_name, to_text
 from segnb.errors import RuleSyntaxError, UnknownNameError
 
 

@@ -16,9 +16,9 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from segnb.engine import rules as r
-from segnb.engine.parse import is_set_expression, parse, parse_rule, parse_sets
-from segnb.engine.text import to_text
+from segnb.lang import nodes as r
+from segnb.lang.parse import is_set_expression, parse, parse_rule, parse_sets
+from segnb.lang.text import to_text
 from segnb.errors import SegnbError
 
 SETTINGS = settings(

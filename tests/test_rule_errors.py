@@ -5,10 +5,10 @@ from __future__ import annotations
 import ibis
 import pytest
 
-from segnb.engine.catalog import Catalog
-from segnb.engine.check import check, operand_type
-from segnb.engine.parse import parse_rule
-from segnb.engine.rules import (
+from segnb.catalog.model import Catalog
+from segnb.lang.check import check, operand_type
+from segnb.lang.parse import parse_rule
+from segnb.lang.nodes import (
     Attribute,
     Compare,
     Count,

@@ -15,8 +15,8 @@ import pytest
 from conftest import DEMO_END
 from oracle import Oracle
 
-from segnb.engine.compile import compile_rule
-from segnb.engine.parse import parse_rule
+from segnb.compile.rules import compile_rule
+from segnb.lang.parse import parse_rule
 from segnb.errors import NotAvailableError
 
 # SPEC §3, "The rule language", verbatim.

@@ -11,7 +11,7 @@ import pytest
 from store_tools import AS_OF, pg_url, run_child
 
 import segnb
-from segnb.engine.workspace import Workspace
+from segnb.workspace import Workspace
 from segnb.errors import SegmentBusyError, WarehouseError
 
 BUYERS = "count(purchase, T-6..T) >= 1"
@@ -19,7 +19,7 @@ BUYERS = "count(purchase, T-6..T) >= 1"
 CHILD = """
 import pathlib, sys, time
 import segnb
-from segnb.engine import store
+from segnb.store import store
 
 flag = pathlib.Path({flag!r})
 release = pathlib.Path({flag!r} + ".release")

@@ -10,8 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from store_tools import AS_OF
 
-from segnb.engine import store as store_module
-from segnb.engine.store import SCHEMA_VERSION, Store
+from segnb.store import store as store_module
+from segnb.store.store import SCHEMA_VERSION, Store
 from segnb.errors import (
     DuplicateNameError,
     InvalidValueError,
@@ -398,7 +398,7 @@ def test_refresh_of_rules_rechecks_names(store_ws):
 
 
 def test_read_only_warehouse_without_store(duckdb_backend):
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
 
     ws = Workspace(duckdb_backend.con, duckdb_backend.catalog)  # opened read-only
     with pytest.raises(StoreError, match="read-only"):
@@ -406,8 +406,8 @@ def test_read_only_warehouse_without_store(duckdb_backend):
 
 
 def test_sql_of_every_method_and_the_resolver(store_ws, tmp_path):
-    from segnb.engine.compile import compile_rule
-    from segnb.engine.parse import parse_rule
+    from segnb.compile.rules import compile_rule
+    from segnb.lang.parse import parse_rule
 
     ws = store_ws
     buyers = ws.create_segment("buyers", rules=BUYERS, as_of=AS_OF)
@@ -452,7 +452,7 @@ def test_redefine_keeps_id_options_and_history(store_ws, monkeypatch):
     assert list(seg.history()["version"]) == [1, 2]
 
     # a definition that fails to build leaves the old definition and version served
-    from segnb.engine import manage
+    from segnb.segments import manage
 
     def broken(*args, **kwargs):
         raise RuntimeError("warehouse went away")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from store_tools import AS_OF
 
-from segnb.engine.catalog import Catalog
-from segnb.engine.sets import ids_table_name
-from segnb.engine.workspace import Workspace
+from segnb.catalog.model import Catalog
+from segnb.store.bitmaps import ids_table_name
+from segnb.workspace import Workspace
 from segnb.errors import SegmentStateError
 
 pytest_plugins = ("store_helpers",)  # the store_ws and ws_factory fixtures

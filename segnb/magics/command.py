@@ -134,7 +134,7 @@ class Opt:
     def value(self, text: str) -> Any:
         what = f"--{self.name}"
         if self.choices and text not in self.choices:
-            from segnb.engine.catalog import closest
+            from segnb.catalog.model import closest
 
             guess = closest(text, self.choices)
             hint = f"; did you mean {guess!r}?" if guess else ""
@@ -252,7 +252,7 @@ class Command:
             name, rest = words[0].text, line[words[0].end :]
         spec = verbs.get(name)
         if spec is None:
-            from segnb.engine.catalog import closest
+            from segnb.catalog.model import closest
 
             guess = closest(name, verbs)
             hint = f"; did you mean %{magic} {guess}?" if guess else ""
@@ -287,7 +287,7 @@ class Command:
             name, _, inline = word.text[2:].partition("=")
             opt = spec.option(name)
             if opt is None:
-                from segnb.engine.catalog import closest
+                from segnb.catalog.model import closest
 
                 guess = closest(name, [o.name for o in spec.opts])
                 hint = f"; did you mean --{guess}?" if guess else ""

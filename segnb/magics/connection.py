@@ -55,7 +55,7 @@ def connect_to(
 ) -> ConnectionResult:
     """Connect the magics to ``target`` (a URL, a path, an Ibis backend or a Workspace)."""
     import segnb
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
 
     if isinstance(target, Workspace):
         ws, owned = target, False
@@ -77,7 +77,7 @@ def connect(m: SegnbMagics, cmd: Command) -> ConnectionResult:
     url, var = cmd["url"], cmd["var"]
     if url and var:
         raise UsageError("%segnb connect takes a URL or --var NAME, not both")
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
 
     source = None
     if var:
@@ -101,7 +101,7 @@ def connect(m: SegnbMagics, cmd: Command) -> ConnectionResult:
     else:
         target = m.settings.url or None
         if target is None:
-            from segnb.engine.connect import default_url
+            from segnb.store.backend import default_url
 
             target = default_url()  # segnb.toml's url or ./warehouse.duckdb, else a clear error
     if cmd["catalog"] and isinstance(target, Workspace):
@@ -112,7 +112,7 @@ def connect(m: SegnbMagics, cmd: Command) -> ConnectionResult:
 
 
 def demo(m: SegnbMagics, cmd: Command) -> ConnectionResult:
-    from segnb.engine.demo import generate
+    from segnb.demo.warehouse import generate
 
     path = Path(cmd.get("path", DEMO_FILE)).expanduser()
     sized = any(cmd.given(k) for k in ("users", "days", "seed", "end"))
@@ -215,7 +215,7 @@ def help_text(magic: str, verbs: dict[str, Any], topic: str | None) -> str:
     if topic:
         spec = verbs.get(topic)
         if spec is None:
-            from segnb.engine.catalog import closest
+            from segnb.catalog.model import closest
 
             guess = closest(topic, verbs)
             hint = f"; did you mean {guess!r}?" if guess else ""

@@ -44,8 +44,8 @@ def create_options(m: SegnbMagics, cmd: Command) -> dict[str, Any]:
 
 def _same_definition(ws: Any, seg: Any, body: str) -> bool:
     """Whether ``body`` says what the stored rules or sets segment ``seg`` says."""
-    from segnb.engine.parse import parse_sets
-    from segnb.engine.rules import from_json
+    from segnb.lang.parse import parse_sets
+    from segnb.lang.nodes import from_json
 
     stored = seg.definition.get("rule") or seg.definition.get("sets")
     if stored is None:
@@ -58,7 +58,7 @@ def _same_definition(ws: Any, seg: Any, body: str) -> bool:
 
 
 def _is_sets(text: str) -> bool:
-    from segnb.engine.parse import is_set_expression
+    from segnb.lang.parse import is_set_expression
 
     return is_set_expression(text)
 

@@ -76,7 +76,7 @@ def members(m: SegnbMagics, cmd: Command):
 
 def _attributes(ws: Any, ent: Any, columns: list[str]) -> list[str]:
     """``columns`` checked against the entity table (attributes and other id columns)."""
-    from segnb.engine.catalog import closest
+    from segnb.catalog.model import closest
 
     known = [c for c in ws.catalog.table(ent.table).columns if c != ent.id]
     for column in columns:

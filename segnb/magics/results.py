@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from segnb.engine.manage import SegmentList
-from segnb.engine.segments import METHOD_LABELS, Segment, Verification
+from segnb.segments.manage import SegmentList
+from segnb.segments.segment import METHOD_LABELS, Segment, Verification
 from segnb.magics.html import BOX, PRE, badge, esc, fold, kv_table, number, sparkline, table
 
 __all__ = [
@@ -183,7 +183,7 @@ class EstimateResult(int):
         return int(self)
 
     def _when(self) -> str:
-        from segnb.engine.parse import is_set_expression
+        from segnb.lang.parse import is_set_expression
 
         if is_set_expression(self.rule):
             return "from the current versions"

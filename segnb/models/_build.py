@@ -20,8 +20,8 @@ from typing import Any
 import ibis
 import ibis.expr.datatypes as dt
 
-from segnb.engine.catalog import EventSource
-from segnb.engine.compile import day_range, midnight
+from segnb.catalog.model import EventSource
+from segnb.compile.rules import day_range, midnight
 from segnb.errors import CatalogError, InvalidValueError
 from segnb.models.features import KINDS, Feature
 

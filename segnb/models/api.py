@@ -29,8 +29,8 @@ from typing import Any
 import ibis
 import numpy as np
 
-from segnb.engine.catalog import Entity
-from segnb.engine.rules import Node
+from segnb.catalog.model import Entity
+from segnb.lang.nodes import Node
 from segnb.errors import InvalidValueError, SegnbError
 from segnb.models.features import FeaturePlan, build_features, label_columns
 from segnb.models.saved import SegmentModel
@@ -412,7 +412,7 @@ def _context(ws: Any, entity: Any, as_of: Any):
 
 
 def _date(ws: Any, value: Any):
-    from segnb.engine.workspace import as_date
+    from segnb.workspace import as_date
 
     return as_date(value, getattr(ws, "tz", None))
 

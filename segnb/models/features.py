@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from segnb.engine.catalog import Catalog, Entity, closest
-from segnb.engine.rules import Attribute, Change, Count, Did, Node, Sum, Tag, walk
+from segnb.catalog.model import Catalog, Entity, closest
+from segnb.lang.nodes import Attribute, Change, Count, Did, Node, Sum, Tag, walk
 from segnb.errors import InvalidValueError, RuleError
 
 __all__ = ["KINDS", "Feature", "FeaturePlan", "build_features", "label_columns"]
@@ -160,7 +160,7 @@ def label_columns(rule_trees: Iterable[Node | None]) -> set[str]:
 
     Examples
     --------
-    >>> from segnb.engine.rules import Compare, Count, Today, Window
+    >>> from segnb.lang.nodes import Compare, Count, Today, Window
     >>> sorted(label_columns([Compare(Count("purchase", Window(Today(-6), Today())), ">=", 1)]))
     ['purchase']
     """

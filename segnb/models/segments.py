@@ -1,6 +1,6 @@
 """Lookalike and AI prediction as stored segment methods (the ``segnb.methods`` entry points).
 
-The engine finds these classes by name through :mod:`segnb.engine.methods`
+The engine finds these classes by name through :mod:`segnb.segments.methods`
 and never imports this module. ``prepare`` checks a new segment's inputs and
 returns the definition to store: the names of the input segments (active and
 unexpired, resolved with "did you mean") and the training settings. ``build``
@@ -21,8 +21,8 @@ import inspect
 import json
 from typing import Any
 
-from segnb.engine.catalog import closest
-from segnb.engine.methods import Built, load_model
+from segnb.catalog.model import closest
+from segnb.segments.methods import Built, load_model
 from segnb.errors import InvalidValueError
 
 __all__ = ["LookalikeMethod", "PredictionMethod"]
@@ -58,8 +58,8 @@ def _name(value: Any, what: str) -> str:
 
 
 def _input_row(ws: Any, name: str, ent: Any, what: str) -> dict[str, Any]:
-    from segnb.engine.manage import find_row
-    from segnb.engine.segments import usable_row
+    from segnb.segments.manage import find_row
+    from segnb.segments.segment import usable_row
 
     row = find_row(ws, name)
     if ent is not None and row["entity"] != ent.name:
@@ -99,7 +99,7 @@ def _inputs(ws: Any, row: dict[str, Any], ent: Any) -> tuple[dict[str, Any], lis
 
 def _rules_of(ws: Any, row: dict[str, Any], seen: set[str]) -> list[Any]:
     """The rule trees a segment is defined by, following in_segment() and segment sets."""
-    from segnb.engine.rules import InSegment, SegmentRef, from_json, walk
+    from segnb.lang.nodes import InSegment, SegmentRef, from_json, walk
 
     if row["name"] in seen:
         return []
@@ -209,7 +209,7 @@ class PredictionMethod:
                 positive: Any, negative: Any = None, tendency: str = "high_recall",
                 model: str = "auto", exclude: Any = (), train_as_of: Any = None,
                 **settings: Any) -> tuple[Any, dict[str, Any]]:  # fmt: skip
-        from segnb.engine.workspace import as_date
+        from segnb.workspace import as_date
         from segnb.models import estimators as est
         from segnb.models.api import predict
 

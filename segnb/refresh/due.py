@@ -8,7 +8,7 @@ where it is still yesterday afternoon, is not.
 Segments are refreshed in dependency order: a segment-sets segment, or a
 rule with ``in_segment()``/``score()``, after the segments it uses. Each
 refresh is isolated: a failure is recorded (the segment keeps serving its
-last good version, see :meth:`segnb.engine.store.Store.write_version`) and
+last good version, see :meth:`segnb.store.store.Store.write_version`) and
 e-mailed, the others go on, and the segments that use the failed one are
 skipped (recorded as ``skipped`` runs) rather than rebuilt from a stale input.
 
@@ -29,12 +29,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from segnb.engine.rules import InSegment, Score, SegmentRef, from_json, walk
-from segnb.engine.store import utcnow
+from segnb.lang.nodes import InSegment, Score, SegmentRef, from_json, walk
+from segnb.store.store import utcnow
 from segnb.errors import InvalidValueError
 
 if TYPE_CHECKING:
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
 
 __all__ = ["Outcome", "RefreshReport", "dependencies", "due_segments", "refresh_segments"]
 
@@ -142,7 +142,7 @@ def _order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _today(row: dict[str, Any], ws: Workspace, now: dt.datetime | None) -> dt.date:
-    from segnb.engine.segments import segment_today
+    from segnb.segments.segment import segment_today
 
     if now is None:
         return segment_today(ws, row)
@@ -171,9 +171,9 @@ def due_segments(ws: Workspace, *, as_of: Any = None, now: dt.datetime | None = 
 
 
 def _due_rows(ws: Workspace, as_of: Any, now: dt.datetime | None) -> list[dict[str, Any]]:
-    from segnb.engine.manage import visible
-    from segnb.engine.segments import effective_status
-    from segnb.engine.workspace import as_date
+    from segnb.segments.manage import visible
+    from segnb.segments.segment import effective_status
+    from segnb.workspace import as_date
 
     rows = []
     for row in ws.store.segment_rows():
@@ -230,9 +230,9 @@ def refresh_segments(
     --------
     >>> refresh_segments(ws, ["vip", "churned"], as_of="2025-04-01")   # doctest: +SKIP
     """
-    from segnb.engine.manage import find_row, refresh_segment, visible
-    from segnb.engine.segments import effective_status
-    from segnb.engine.workspace import as_date
+    from segnb.segments.manage import find_row, refresh_segment, visible
+    from segnb.segments.segment import effective_status
+    from segnb.workspace import as_date
     from segnb.refresh.notify import Mailer, notify_failed, notify_refreshed, warn_expiring
 
     if sum([bool(names), due, all]) != 1:

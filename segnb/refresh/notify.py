@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-from segnb.engine.store import utcnow
+from segnb.store.store import utcnow
 from segnb.errors import SegnbError
 
 if TYPE_CHECKING:
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
 
 __all__ = [
     "Mailer",
@@ -233,8 +233,8 @@ def warn_expiring(
     ``days`` defaults to ``SegNB.expiry_warning_days``; ``today`` to today
     in each segment's time zone.
     """
-    from segnb.engine.manage import visible
-    from segnb.engine.segments import segment_today
+    from segnb.segments.manage import visible
+    from segnb.segments.segment import segment_today
 
     if days is None:
         from segnb.config import SegNB

@@ -8,7 +8,7 @@ the error with the failing cell, and the segments it created or refreshed.
 
 The kernel learns its run's id from the ``SEGNB_NOTEBOOK_RUN`` environment
 variable, and every segment version it writes is recorded with it (see
-:data:`segnb.engine.store.NOTEBOOK_RUN_ENV`); that is how the run knows what
+:data:`segnb.store.store.NOTEBOOK_RUN_ENV`); that is how the run knows what
 it touched. The store is opened only to record the start and the end: a
 DuckDB warehouse has one writer process, and during the run that is the kernel.
 
@@ -33,11 +33,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segnb.engine.store import NOTEBOOK_RUN_ENV, utcnow
+from segnb.store.store import NOTEBOOK_RUN_ENV, utcnow
 from segnb.errors import InvalidValueError, SegnbError
 
 if TYPE_CHECKING:
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
     from segnb.refresh.session import Target
 
 __all__ = [
@@ -194,7 +194,7 @@ def run_notebook(
     """
     import nbformat
 
-    from segnb.engine.workspace import as_date, today
+    from segnb.workspace import as_date, today
 
     source = Path(notebook).resolve()
     if source.suffix != ".ipynb" or not source.is_file():

@@ -55,8 +55,8 @@ class Target:
         entities (else the catalog stored in the warehouse).
         """
         from segnb.config import file_settings
-        from segnb.engine.catalog import CONFIG_FILE, read_toml
-        from segnb.engine.connect import DEFAULT_WAREHOUSE, duckdb_path
+        from segnb.catalog.model import CONFIG_FILE, read_toml
+        from segnb.store.backend import DEFAULT_WAREHOUSE, duckdb_path
 
         base = Path(cwd or Path.cwd()).resolve()
         local = base / CONFIG_FILE
@@ -98,7 +98,7 @@ class Target:
 @contextlib.contextmanager
 def workspace(target: Target, *, read_only: bool = False, owner: str | None = None):
     """A workspace on ``target`` with its store open, closed when the block ends."""
-    from segnb.engine.workspace import connect
+    from segnb.workspace import connect
 
     ws = connect(target.url, target.catalog, tz=target.tz, read_only=read_only)
     try:

@@ -112,7 +112,7 @@ def parameters(**defaults: Any) -> dict[str, Any]:
 
 def open_workspace(url: str | None = None, catalog: str | None = None, schema: str | None = None):
     """A read-only workspace for a report (read-write if the store must be upgraded first)."""
-    from segnb.engine.workspace import connect
+    from segnb.workspace import connect
     from segnb.errors import StoreError
 
     ws = connect(url, catalog, read_only=True)
@@ -161,7 +161,7 @@ class SegmentReport:
         version = "" if d["version"] is None else f"version {d['version']} as of {d['as_of']}"
         expires = "never" if d["expires_at"] is None else str(d["expires_at"])
         if d["expires_at"] is not None:
-            from segnb.engine.workspace import today
+            from segnb.workspace import today
 
             left = (d["expires_at"] - today(d["timezone"])).days
             if 0 <= left <= 7:

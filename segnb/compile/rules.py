@@ -14,7 +14,7 @@ the whole rule is true. Values reach SQL only as Ibis literals.
 
 Examples
 --------
->>> from segnb.engine.rules import Compare, Count, Today, Window
+>>> from segnb.lang.nodes import Compare, Count, Today, Window
 >>> rule = Compare(Count("purchase", Window(Today(-6), Today())), ">=", 2)
 >>> expr = compile_rule(rule, catalog, as_of=datetime.date(2025, 3, 1))  # doctest: +SKIP
 >>> expr.count().execute()                                               # doctest: +SKIP
@@ -33,9 +33,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import ibis
 import ibis.expr.datatypes as dt
 
-from segnb.engine.catalog import Catalog, Entity, EventSource, closest
-from segnb.engine.joins import COMPARE, possible_values
-from segnb.engine.rules import (
+from segnb.catalog.model import Catalog, Entity, EventSource, closest
+from segnb.compile.joins import COMPARE, possible_values
+from segnb.lang.nodes import (
     Attribute,
     Change,
     Count,
@@ -112,7 +112,7 @@ def compile_rule(
     Parameters
     ----------
     rule
-        A condition tree (:mod:`segnb.engine.rules`), already checked.
+        A condition tree (:mod:`segnb.lang.nodes`), already checked.
     catalog
         The resolved catalog; tables and columns come from it only.
     entity

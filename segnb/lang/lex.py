@@ -1,4 +1,4 @@
-"""Rule text -> tokens: the lexer of the rule language (see :mod:`segnb.engine.parse`)."""
+"""Rule text -> tokens: the lexer of the rule language (see :mod:`segnb.lang.parse`)."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segnb.engine.store import utcnow
+from segnb.store.store import utcnow
 from segnb.errors import (
     InvalidValueError,
     NotAvailableError,
@@ -32,7 +32,7 @@ from segnb.errors import (
 )
 
 if TYPE_CHECKING:
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
 
 __all__ = ["Segment", "Verification", "coerce_id", "effective_status", "usable_row"]
 
@@ -47,7 +47,7 @@ METHOD_LABELS = {
 
 
 def segment_today(ws: Workspace, row: dict[str, Any]) -> dt.date:
-    from segnb.engine.workspace import today
+    from segnb.workspace import today
 
     return today(row.get("timezone") or ws.tz)
 
@@ -239,7 +239,7 @@ class Segment:
         """
         import ibis
 
-        from segnb.engine.manage import build_members
+        from segnb.segments.manage import build_members
 
         row = self._row()
         as_of = None
@@ -279,7 +279,7 @@ class Segment:
         threshold (see :func:`segnb.models.predict`); lookalikes: counts and
         validation AUCs. JSON-ready; stored with the model.
         """
-        from segnb.engine.methods import evaluation
+        from segnb.segments.methods import evaluation
 
         return evaluation(self.ws, self._row())
 
@@ -305,7 +305,7 @@ class Segment:
 
     def bitmap(self):
         """The current version's members as a roaring bitmap of dense ids."""
-        from segnb.engine.sets import load_bitmap
+        from segnb.store.bitmaps import load_bitmap
 
         row, version = self._current()
         return load_bitmap(self.ws.store, row["id"], version["version"])
@@ -320,7 +320,7 @@ class Segment:
         good version is still served. Lookalike and AI prediction segments
         are re-scored with their stored model; ``retrain=True`` trains anew.
         """
-        from segnb.engine.manage import refresh_segment
+        from segnb.segments.manage import refresh_segment
 
         refresh_segment(self.ws, self._row(), as_of, retrain=retrain)
         return self
@@ -336,7 +336,7 @@ class Segment:
         --------
         >>> seg.redefine("count(purchase, T-6..T) >= 3")     # doctest: +SKIP
         """
-        from segnb.engine.create import redefine
+        from segnb.segments.create import redefine
 
         redefine(self.ws, self._row(), rules, as_of, **options)
         return self
@@ -388,13 +388,13 @@ class Segment:
         boolean tags, the ``top`` most common values plus ``(other)``) or per
         quantile bin (number and datetime tags); computed in the engine on the
         current version, with tag values as of its as-of date (a pandas
-        DataFrame; see :mod:`segnb.engine.insights`).
+        DataFrame; see :mod:`segnb.analysis.insights`).
 
         Examples
         --------
         >>> seg.insights(["city", "member_level"])       # doctest: +SKIP
         """
-        from segnb.engine.insights import insights
+        from segnb.analysis.insights import insights
 
         row, version = self._current(check_fresh=False)
         return insights(
@@ -410,7 +410,7 @@ class Segment:
         >>> bool(seg.verify(42))        # doctest: +SKIP
         True
         """
-        from segnb.engine.sets import dense_of, load_bitmap
+        from segnb.store.bitmaps import dense_of, load_bitmap
 
         row, version = self._current()
         ent = self.ws.catalog.entity(row["entity"])
@@ -444,7 +444,7 @@ class Segment:
         --------
         >>> seg.export("vip.parquet", columns=["device_id", "channel"])   # doctest: +SKIP
         """
-        from segnb.engine.export import export_table
+        from segnb.analysis.export import export_table
 
         row, _ = self._current()
         ent = self.ws.catalog.entity(row["entity"])
@@ -454,7 +454,7 @@ class Segment:
             entities = self.ws.catalog.table(ent.table)
             unknown = [c for c in columns if c not in entities.columns or c == ent.id]
             if unknown:
-                from segnb.engine.catalog import closest
+                from segnb.catalog.model import closest
 
                 guess = closest(unknown[0], [c for c in entities.columns if c != ent.id])
                 raise InvalidValueError(
@@ -469,7 +469,7 @@ class Segment:
 
     def extend(self, expires: Any) -> Segment:
         """Move the expiry date (None: never expires); refused before a using plan's end."""
-        from segnb.engine.create import parse_expires
+        from segnb.segments.create import parse_expires
 
         row = self._row()
         new = parse_expires(expires, segment_today(self.ws, row))
@@ -481,7 +481,7 @@ class Segment:
 
     def delete(self) -> None:
         """Delete the segment; refused while an unfinished plan or another segment uses it."""
-        from segnb.engine.manage import delete_segment
+        from segnb.segments.manage import delete_segment
 
         delete_segment(self.ws, self._row())
 
@@ -557,7 +557,7 @@ def _due(ws: Workspace, row: dict[str, Any], version: dict[str, Any] | None = No
 
 def check_expiry(ws: Workspace, row: dict[str, Any], expires: dt.date | None) -> None:
     """Refuse an expiry date before the end of an unfinished plan that uses the segment."""
-    from segnb.engine.plans import unfinished_plans
+    from segnb.segments.plans import unfinished_plans
 
     if expires is None:
         return
@@ -590,7 +590,7 @@ def coerce_id(value: Any, ent: Any) -> Any:
 
 
 def _not_found(ws: Workspace, name: str) -> str:
-    from segnb.engine.catalog import closest
+    from segnb.catalog.model import closest
 
     names = [r["name"] for r in ws.store.segment_rows()]
     guess = closest(name, names)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from segnb.engine.catalog import Catalog, Entity
-from segnb.engine.connect import open_backend
-from segnb.engine.rules import InSegment, Node, Score, SegmentRef, SetOp, walk
+from segnb.catalog.model import Catalog, Entity
+from segnb.store.backend import open_backend
+from segnb.lang.nodes import InSegment, Node, Score, SegmentRef, SetOp, walk
 from segnb.errors import RuleError, SegnbError
 
 __all__ = ["Workspace", "as_date", "connect", "today"]
@@ -79,8 +79,8 @@ class Workspace:
         Segment names in ``in_segment()`` and ``score()`` are checked against
         the store (with "did you mean") when the rule uses them.
         """
-        from segnb.engine.check import check
-        from segnb.engine.parse import parse_rule
+        from segnb.lang.check import check
+        from segnb.lang.parse import parse_rule
 
         ent = self.entity(entity)
         if isinstance(rule, Node):
@@ -107,7 +107,7 @@ class Workspace:
         --------
         >>> ws.members("city = 'Shenzhen'").limit(5).to_pandas()   # doctest: +SKIP
         """
-        from segnb.engine.compile import compile_rule
+        from segnb.compile.rules import compile_rule
 
         ent = self.entity(entity)
         tree = self.parse(rule, ent)
@@ -134,7 +134,7 @@ class Workspace:
         >>> ws.estimate("city = 'Shenzhen'", as_of="2026-11-21")  # doctest: +SKIP
         3412
         """
-        from segnb.engine.parse import is_set_expression
+        from segnb.lang.parse import is_set_expression
 
         if isinstance(rule, (SegmentRef, SetOp)) or (
             isinstance(rule, str) and is_set_expression(rule)
@@ -155,7 +155,7 @@ class Workspace:
         expr = self.members(rule, as_of, entity)
         return str(ibis.to_sql(expr, dialect=dialect or self.con.name))
 
-    # -- the segment store (segnb.engine.store, segments, create, sets, upload, plans) --
+    # -- the segment store (segnb.store.store, segments, create, sets, upload, plans) --
 
     @property
     def store_settings(self) -> dict[str, Any]:
@@ -190,7 +190,7 @@ class Workspace:
         >>> ws.open_store("segnb_team", owner="alice")     # doctest: +SKIP
         <segnb.Store duckdb schema='segnb_team'>
         """
-        from segnb.engine.store import Store
+        from segnb.store.store import Store
 
         if schema is None:
             from segnb.config import SegNB
@@ -231,19 +231,19 @@ class Workspace:
         >>> seg = ws.create_segment("active_buyers", rules="count(purchase, T-6..T) >= 2",
         ...                         group="Q4", refresh="daily")     # doctest: +SKIP
         """
-        from segnb.engine.create import create_segment
+        from segnb.segments.create import create_segment
 
         return create_segment(self, name, rules, as_of=as_of, entity=entity, **options)
 
     def combine(self, name: str, expression: Any, *, as_of: Any = None, **options: Any):
         """Save a segment-sets segment: ``&`` ``|`` ``-`` over active, unexpired segments."""
-        from segnb.engine.create import combine
+        from segnb.segments.create import combine
 
         return combine(self, name, expression, as_of=as_of, **options)
 
     def upload(self, name: str, path: Any, id_type: str | None = None, **options: Any):
         """Save a custom-list segment from a CSV/TSV/Excel file of ids (``id_type``: user_id, device_id, …)."""
-        from segnb.engine.upload import upload
+        from segnb.segments.upload import upload
 
         return upload(self, name, path, id_type, **options)
 
@@ -251,7 +251,7 @@ class Workspace:
         self, name: str, table: str | None = None, id_column: str | None = None, **options: Any
     ):
         """Save a segment from a warehouse table or ``query=`` and the column holding the id."""
-        from segnb.engine.create import from_table
+        from segnb.segments.create import from_table
 
         return from_table(self, name, table, id_column, **options)
 
@@ -283,7 +283,7 @@ class Workspace:
         >>> seg = ws.lookalike("lal", seed="vip", size=50_000)      # doctest: +SKIP
         >>> seg.scores().order_by(ibis.desc("score")).limit(5).to_pandas()  # doctest: +SKIP
         """
-        from segnb.engine.methods import create_with
+        from segnb.segments.methods import create_with
 
         return create_with(
             self, "lookalike", name, as_of=as_of, entity=entity, seed=seed, size=size,
@@ -323,7 +323,7 @@ class Workspace:
         ...                  tendency="high_precision")              # doctest: +SKIP
         >>> seg.evaluation()["roc_auc"]                              # doctest: +SKIP
         """
-        from segnb.engine.methods import create_with
+        from segnb.segments.methods import create_with
 
         return create_with(
             self, "prediction", name, as_of=as_of, entity=entity, audience=audience,
@@ -332,9 +332,9 @@ class Workspace:
         )  # fmt: skip
 
     def segment(self, name: str):
-        """The stored segment ``name`` (a :class:`segnb.engine.segments.Segment`)."""
-        from segnb.engine.manage import find_row
-        from segnb.engine.segments import Segment
+        """The stored segment ``name`` (a :class:`segnb.segments.segment.Segment`)."""
+        from segnb.segments.manage import find_row
+        from segnb.segments.segment import Segment
 
         return Segment(self, name, find_row(self, name))
 
@@ -347,53 +347,53 @@ class Workspace:
         entity: str | None = None,
     ):
         """Visible segments, filtered; a list of Segments with ``.to_frame()``."""
-        from segnb.engine.manage import list_segments
+        from segnb.segments.manage import list_segments
 
         return list_segments(self, group, search, status, method, entity)
 
     def deleted(self):
         """The deleted-records log (a pandas DataFrame)."""
-        from segnb.engine.manage import deleted_log
+        from segnb.segments.manage import deleted_log
 
         return deleted_log(self)
 
     @property
     def groups(self):
         """Groups of segments: ``ws.groups.create/rename/delete/list``."""
-        from segnb.engine.plans import Groups
+        from segnb.segments.plans import Groups
 
         return Groups(self)
 
     @property
     def plans(self):
         """Operation plans: ``ws.plans.create/list/finish/delete/export``."""
-        from segnb.engine.plans import Plans
+        from segnb.segments.plans import Plans
 
         return Plans(self)
 
     def segment_names(self, entity: Any = None) -> list[str]:
         """Names of the stored segments visible here (of one target object when given)."""
-        from segnb.engine.manage import segment_names
+        from segnb.segments.manage import segment_names
 
         return segment_names(self, None if entity is None else self.entity(entity).name)
 
     def score_names(self, entity: Any = None) -> list[str]:
         """Names of the AI prediction segments visible here: what ``score(name)`` takes."""
-        from segnb.engine.manage import score_names
+        from segnb.segments.manage import score_names
 
         return score_names(self, None if entity is None else self.entity(entity).name)
 
     def segment_resolver(self, entity: Any = None):
         """What ``compile_rule(resolver=…)`` needs for ``in_segment()``/``score()``: the store."""
-        from segnb.engine.manage import StoreResolver
+        from segnb.segments.manage import StoreResolver
 
         return StoreResolver(self, entity)
 
     def _set_bitmaps(self, names: list[str], rows: dict[str, Any] | None = None):
         """Bitmaps of the current versions of ``names`` (one metadata query, cached bitmaps)."""
-        from segnb.engine.manage import find_row, visible
-        from segnb.engine.segments import usable_row
-        from segnb.engine.sets import load_bitmap
+        from segnb.segments.manage import find_row, visible
+        from segnb.segments.segment import usable_row
+        from segnb.store.bitmaps import load_bitmap
 
         if rows is None:
             rows = {r["name"]: r for r in self.store.segment_rows() if visible(self, r)}
@@ -422,10 +422,10 @@ class Workspace:
 
     def set_bitmap(self, expression: Any):
         """A set expression's members as a roaring bitmap of dense ids (nothing saved)."""
-        from segnb.engine.manage import visible
-        from segnb.engine.parse import parse_sets
-        from segnb.engine.rules import SegmentRef, walk
-        from segnb.engine.sets import set_bitmap
+        from segnb.segments.manage import visible
+        from segnb.lang.parse import parse_sets
+        from segnb.lang.nodes import SegmentRef, walk
+        from segnb.store.bitmaps import set_bitmap
 
         tree = parse_sets(expression) if isinstance(expression, str) else expression
         names = sorted({n.name for n in walk(tree) if isinstance(n, SegmentRef)})
@@ -438,8 +438,8 @@ class Workspace:
 
     def overlap(self, names: list[str]):
         """Pairwise overlaps of segments: sizes on the diagonal (a pandas DataFrame)."""
-        from segnb.engine.manage import visible
-        from segnb.engine.sets import overlap_matrix
+        from segnb.segments.manage import visible
+        from segnb.store.bitmaps import overlap_matrix
 
         names = list(names)
         rows = {r["name"]: r for r in self.store.segment_rows(names) if visible(self, r)}

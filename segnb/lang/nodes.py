@@ -1,11 +1,11 @@
 """The rule tree: immutable, typed nodes that every face produces and consumes.
 
-The rule language (:mod:`segnb.engine.parse`), the widget wizard and the store
+The rule language (:mod:`segnb.lang.parse`), the widget wizard and the store
 all speak this tree. Nodes are frozen dataclasses validated on construction:
 a node that cannot mean anything (an empty ``in`` list, a window that ends
 before it starts, ``and`` of one part) cannot be built. Checks that need the
 catalog (does this tag exist, is it a number) live in
-:func:`segnb.engine.check.check`, which the parser calls.
+:func:`segnb.lang.check.check`, which the parser calls.
 
 Every node has an optional ``span`` (character offsets in the rule text it
 came from). It is not part of equality, hashing or JSON.
@@ -81,7 +81,7 @@ class Node:
     span: tuple[int, int] | None = _span_field()
 
     def __str__(self) -> str:
-        from segnb.engine.text import to_text
+        from segnb.lang.text import to_text
 
         return to_text(self)
 
@@ -589,7 +589,7 @@ def to_json(node: Node) -> dict[str, Any]:
 def from_json(data: dict[str, Any]) -> Node:
     """The tree of a :func:`to_json` dict; validated as it is rebuilt."""
     if not isinstance(data, dict) or "rule" not in data:
-        raise RuleError("rule JSON needs a 'rule' key (made by segnb.engine.rules.to_json)")
+        raise RuleError("rule JSON needs a 'rule' key (made by segnb.lang.nodes.to_json)")
     version = data.get("version")
     if version != JSON_VERSION:
         raise RuleError(

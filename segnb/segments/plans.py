@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segnb.engine.store import utcnow
+from segnb.store.store import utcnow
 from segnb.errors import (
     DuplicateNameError,
     InvalidValueError,
@@ -33,7 +33,7 @@ from segnb.errors import (
 )
 
 if TYPE_CHECKING:
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
 
 __all__ = ["Groups", "Plans", "ensure_group", "unfinished_plans"]
 
@@ -68,7 +68,7 @@ class Groups:
 
     def _require(self, name: str) -> None:
         if name not in self._names() and name != self.default:
-            from segnb.engine.catalog import closest
+            from segnb.catalog.model import closest
 
             guess = closest(name, self._names())
             raise SegmentNotFoundError(
@@ -77,7 +77,7 @@ class Groups:
 
     def create(self, name: str, description: str = "") -> str:
         """Create a group; its name."""
-        from segnb.engine.create import check_name
+        from segnb.segments.create import check_name
 
         check_name(name, "group")
         if name in self._names():
@@ -91,7 +91,7 @@ class Groups:
 
     def rename(self, old: str, new: str) -> str:
         """Rename a group; its segments follow."""
-        from segnb.engine.create import check_name
+        from segnb.segments.create import check_name
 
         check_name(new, "group")
         self._require(old)
@@ -168,7 +168,7 @@ def plan_status(row: dict[str, Any], today: dt.date) -> str:
 
 
 def unfinished_plans(ws: Workspace, segment_id: int) -> list[dict[str, Any]]:
-    from segnb.engine.workspace import today
+    from segnb.workspace import today
 
     day = today(ws.tz)
     rows = ws.store.select("plans", {"segment_id": segment_id}, order="id")
@@ -184,7 +184,7 @@ class Plans:
     def _row(self, name: str) -> dict[str, Any]:
         rows = self.ws.store.select("plans", {"name": name})
         if not rows:
-            from segnb.engine.catalog import closest
+            from segnb.catalog.model import closest
 
             names = [r["name"] for r in self.ws.store.select("plans")]
             guess = closest(name, names)
@@ -203,10 +203,10 @@ class Plans:
         ends: Any = None,
     ) -> dict[str, Any]:
         """Plan pushing ``segment`` to ``channel`` from ``starts`` through ``ends`` (dates)."""
-        from segnb.engine.create import check_name
-        from segnb.engine.manage import find_row
-        from segnb.engine.segments import usable_row
-        from segnb.engine.workspace import today
+        from segnb.segments.create import check_name
+        from segnb.segments.manage import find_row
+        from segnb.segments.segment import usable_row
+        from segnb.workspace import today
 
         check_name(name, "plan")
         if not isinstance(channel, str) or not channel.strip():
@@ -238,7 +238,7 @@ class Plans:
 
     def get(self, name: str) -> dict[str, Any]:
         """One plan as a dict (with its current status)."""
-        from segnb.engine.workspace import today
+        from segnb.workspace import today
 
         row = dict(self._row(name))
         row["status"] = plan_status(row, today(self.ws.tz))
@@ -248,7 +248,7 @@ class Plans:
         """Plans as a pandas DataFrame, optionally of one segment or status."""
         import pandas as pd
 
-        from segnb.engine.workspace import today
+        from segnb.workspace import today
 
         day = today(self.ws.tz)
         cols = ["name", "segment", "channel", "starts", "ends", "status", "owner", "created_at"]
@@ -279,9 +279,9 @@ class Plans:
         self, name: str, directory: str | os.PathLike = ".", columns: list[str] | None = None
     ) -> Path:
         """Write the plan's audience where its channel picks it up: ``<dir>/<channel>/<plan>-<day>.csv``."""
-        from segnb.engine.manage import find_row
-        from segnb.engine.segments import Segment, usable_row
-        from segnb.engine.workspace import today
+        from segnb.segments.manage import find_row
+        from segnb.segments.segment import Segment, usable_row
+        from segnb.workspace import today
 
         plan = self.get(name)
         if plan["status"] == "finished":

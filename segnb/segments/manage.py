@@ -17,10 +17,10 @@ import datetime as dt
 import json
 from typing import TYPE_CHECKING, Any
 
-from segnb.engine.catalog import closest
-from segnb.engine.rules import InSegment, SegmentRef, from_json, walk
-from segnb.engine.segments import Segment, effective_status, segment_today, usable_row
-from segnb.engine.store import utcnow
+from segnb.catalog.model import closest
+from segnb.lang.nodes import InSegment, SegmentRef, from_json, walk
+from segnb.segments.segment import Segment, effective_status, segment_today, usable_row
+from segnb.store.store import utcnow
 from segnb.errors import (
     NotAvailableError,
     SegmentNotFoundError,
@@ -29,7 +29,7 @@ from segnb.errors import (
 )
 
 if TYPE_CHECKING:
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
 
 __all__ = [
     "SegmentList",
@@ -127,7 +127,7 @@ class StoreResolver:
 
 def build_members(ws: Workspace, row: dict[str, Any], as_of: dt.date, *, check: bool = True):
     """The Ibis table of member ids of ``row``'s definition as of ``as_of``."""
-    from segnb.engine.compile import compile_rule
+    from segnb.compile.rules import compile_rule
 
     ent = ws.entity(row["entity"])
     definition = json.loads(row["definition"] or "{}")
@@ -135,7 +135,7 @@ def build_members(ws: Workspace, row: dict[str, Any], as_of: dt.date, *, check: 
     if method == "rules":
         tree = from_json(definition["rule"])
         if check:
-            from segnb.engine.check import check as check_tree
+            from segnb.lang.check import check as check_tree
 
             check_tree(
                 tree, ws.catalog, ent, segments=segment_names(ws, ent.name),
@@ -146,7 +146,7 @@ def build_members(ws: Workspace, row: dict[str, Any], as_of: dt.date, *, check: 
             tree, ws.catalog, ent, as_of=as_of, tz=row["timezone"] or "UTC", resolver=resolver
         )
     if method == "sets":
-        from segnb.engine.sets import set_query
+        from segnb.store.bitmaps import set_query
 
         tree = from_json(definition["sets"])
         resolver = StoreResolver(ws, ent)
@@ -161,10 +161,10 @@ def build_members(ws: Workspace, row: dict[str, Any], as_of: dt.date, *, check: 
         entities = ws.catalog.table(ent.table)
         return source.semi_join(entities, source[ent.id] == entities[ent.id])
     if method == "upload":
-        from segnb.engine.upload import list_members
+        from segnb.segments.upload import list_members
 
         return list_members(ws, ent, definition)
-    from segnb.engine.methods import get_method, is_registered
+    from segnb.segments.methods import get_method, is_registered
 
     if is_registered(method):  # lookalike, prediction: re-scored with the stored model
         return get_method(method).build(ws, row, as_of, retrain=False).members
@@ -216,11 +216,11 @@ def _first(exc: BaseException) -> str:
 def refresh_segment(
     ws: Workspace, row: dict[str, Any], as_of: Any = None, *, retrain: bool = False
 ) -> None:
-    from segnb.engine.methods import check_retrain, is_registered, refresh_with
-    from segnb.engine.upload import unmatched_extra
+    from segnb.segments.methods import check_retrain, is_registered, refresh_with
+    from segnb.segments.upload import unmatched_extra
 
     check_retrain(row, retrain)
-    from segnb.engine.workspace import as_date
+    from segnb.workspace import as_date
 
     if not visible(ws, row):
         raise SegmentNotFoundError(f"segment {row['name']!r} is private to {row['owner']!r}")
@@ -241,7 +241,7 @@ def refresh_segment(
         def extra(version, member_table):
             return unmatched_extra(ws, row, version, member_table, source_ids(ws, ent, definition))
     elif row["method"] == "upload":
-        from segnb.engine.upload import list_extra
+        from segnb.segments.upload import list_extra
 
         def extra(version, member_table):
             return list_extra(ws, row, version, member_table)
@@ -272,7 +272,7 @@ def dependents(ws: Workspace, name: str) -> list[str]:
 
 
 def delete_segment(ws: Workspace, row: dict[str, Any]) -> None:
-    from segnb.engine.plans import unfinished_plans
+    from segnb.segments.plans import unfinished_plans
 
     name = row["name"]
     if not visible(ws, row) or (

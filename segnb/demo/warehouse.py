@@ -18,7 +18,7 @@ agree. ``ground_truth.will_purchase`` is drawn from ``p`` for the 7 days after
 
 Examples
 --------
->>> from segnb.engine.demo import generate
+>>> from segnb.demo.warehouse import generate
 >>> info = generate("warehouse.duckdb", users=10_000, days=30, seed=1)  # doctest: +SKIP
 >>> info.rows["users"]                                                  # doctest: +SKIP
 10000

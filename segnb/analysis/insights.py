@@ -37,8 +37,8 @@ import ibis
 from segnb.errors import InvalidValueError
 
 if TYPE_CHECKING:
-    from segnb.engine.catalog import Entity, Field
-    from segnb.engine.workspace import Workspace
+    from segnb.catalog.model import Entity, Field
+    from segnb.workspace import Workspace
 
 __all__ = ["COLUMNS", "MISSING", "OTHER", "insights", "nice_edges"]
 
@@ -108,7 +108,7 @@ def insights(
     """
     import pandas as pd
 
-    from segnb.engine.workspace import as_date
+    from segnb.workspace import as_date
 
     if not isinstance(bins, int) or isinstance(bins, bool) or not 2 <= bins <= 20:
         raise InvalidValueError(f"bins={bins!r}; use a whole number from 2 to 20")
@@ -131,7 +131,7 @@ def insights(
 
 
 def _plans(ent: Entity, fields: list[str] | None, attributes: bool) -> list[_Plan]:
-    from segnb.engine.catalog import closest
+    from segnb.catalog.model import closest
 
     known: dict[str, tuple[Field, str]] = {}
     for source in ent.tags:

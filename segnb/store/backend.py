@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from segnb.engine.catalog import CONFIG_FILE, read_toml
+from segnb.catalog.model import CONFIG_FILE, read_toml
 from segnb.errors import WarehouseError
 
 __all__ = ["default_url", "duckdb_path", "open_backend"]

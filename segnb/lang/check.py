@@ -20,9 +20,9 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from segnb.engine import rules as r
-from segnb.engine.catalog import Catalog, Entity, EventSource, Field, closest
-from segnb.engine.text import quote_name, quote_string, to_text, value_text
+from segnb.lang import nodes as r
+from segnb.catalog.model import Catalog, Entity, EventSource, Field, closest
+from segnb.lang.text import quote_name, quote_string, to_text, value_text
 from segnb.errors import RuleError, RuleTypeError, UnknownNameError
 
 __all__ = ["check", "operand_type", "resolve_entity", "value_kind"]
@@ -68,7 +68,7 @@ def operand_type(
 ) -> str:
     """The type of an operand: ``'enum'``, ``'boolean'``, ``'datetime'`` or ``'number'``.
 
-    ``event`` names the event whose fields an :class:`~segnb.engine.rules.EventField`
+    ``event`` names the event whose fields an :class:`~segnb.lang.nodes.EventField`
     refers to (inside a ``where`` filter). Unknown names raise :class:`UnknownNameError`.
 
     Examples
@@ -173,7 +173,7 @@ class _Checker:
     def tokens(self, node: r.Node) -> list:
         if self.text is None or node.span is None:
             return []
-        from segnb.engine.lex import tokenize
+        from segnb.lang.lex import tokenize
 
         try:
             return tokenize(self.text, node.span[0], node.span[1])[:-1]

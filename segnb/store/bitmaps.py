@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from segnb.engine.store import quote
+from segnb.store.store import quote
 from segnb.errors import SegmentStateError, SegnbError, StoreError
 
 if TYPE_CHECKING:
-    from segnb.engine.store import Store
+    from segnb.store.store import Store
 
 __all__ = [
     "BitMap",
@@ -202,7 +202,7 @@ def dense_of(store: Store, entity: str, value: Any) -> int | None:
 
 def set_bitmap(tree: Any, bitmap_of) -> Any:
     """Evaluate a set tree (SegmentRef/SetOp) on bitmaps; ``bitmap_of(name)`` loads one."""
-    from segnb.engine.rules import SegmentRef, SetOp
+    from segnb.lang.nodes import SegmentRef, SetOp
 
     if isinstance(tree, SegmentRef):
         return bitmap_of(tree.name)
@@ -218,7 +218,7 @@ def set_bitmap(tree: Any, bitmap_of) -> Any:
 
 def set_query(tree: Any, table_of) -> Any:
     """The Ibis expression of a set tree; ``table_of(name)`` gives a one-column member table."""
-    from segnb.engine.rules import SegmentRef
+    from segnb.lang.nodes import SegmentRef
 
     if isinstance(tree, SegmentRef):
         return table_of(tree.name)

@@ -12,7 +12,7 @@ import functools
 import operator
 from collections.abc import Callable
 
-from segnb.engine.rules import Count, Did, Node, Sum
+from segnb.lang.nodes import Count, Did, Node, Sum
 
 __all__ = ["ANY", "COMPARE", "possible_values"]
 

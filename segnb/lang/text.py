@@ -1,6 +1,6 @@
 """The canonical text of a rule tree.
 
-:func:`to_text` prints any node of :mod:`segnb.engine.rules` in the rule
+:func:`to_text` prints any node of :mod:`segnb.lang.nodes` in the rule
 language, so that ``parse_rule(to_text(tree)) == tree`` for every valid tree:
 keywords in lower case, strings in double quotes, names in backticks when they
 are not plain identifiers, and parentheses exactly where the tree groups
@@ -9,7 +9,7 @@ part that is an ``or``, ``not`` of a compound condition).
 
 Examples
 --------
->>> from segnb.engine.rules import Compare, Count, Tag, Today, Window, And
+>>> from segnb.lang.nodes import Compare, Count, Tag, Today, Window, And
 >>> print(to_text(And((Compare(Tag("city"), "=", "Shenzhen"),
 ...                    Compare(Count("purchase", Window(Today(-6), Today())), ">=", 2)))))
 city = "Shenzhen" and count(purchase, T-6..T) >= 2
@@ -21,7 +21,7 @@ import math
 import re
 from typing import Any
 
-from segnb.engine import rules as r
+from segnb.lang import nodes as r
 from segnb.errors import RuleError
 
 __all__ = [
@@ -176,7 +176,7 @@ def to_text(node: r.Node) -> str:
 
     Examples
     --------
-    >>> from segnb.engine.rules import Not, Or, Truth, Tag, InSegment
+    >>> from segnb.lang.nodes import Not, Or, Truth, Tag, InSegment
     >>> to_text(Not(Or((Truth(Tag("is_black_list")), InSegment("vip q4")))))
     'not (is_black_list or in_segment(`vip q4`))'
     """

@@ -21,7 +21,7 @@ Set bodies (:func:`parse_sets`) are segment names joined by ``&`` (binds
 tightest), ``|`` and ``-`` (equal, left-associative), with parentheses.
 
 The parser resolves bare names (tag, else attribute), then
-:func:`segnb.engine.check.check` validates names and types; every error points
+:func:`segnb.lang.check.check` validates names and types; every error points
 at the line and column of the offending text.
 
 Examples
@@ -36,12 +36,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from segnb.engine import rules as r
-from segnb.engine.catalog import Catalog, Entity, closest
-from segnb.engine.check import check, resolve_entity, value_kind
-from segnb.engine.lex import DATE_HINT, Token, tokenize
-from segnb.engine.lex import fail as _fail
-from segnb.engine.text import FUNCTIONS, RESERVED, quote_name, quote_string, value_text
+from segnb.lang import nodes as r
+from segnb.catalog.model import Catalog, Entity, closest
+from segnb.lang.check import check, resolve_entity, value_kind
+from segnb.lang.lex import DATE_HINT, Token, tokenize
+from segnb.lang.lex import fail as _fail
+from segnb.lang.text import FUNCTIONS, RESERVED, quote_name, quote_string, value_text
 from segnb.errors import RuleError, RuleSyntaxError, RuleTypeError, UnknownNameError
 
 __all__ = ["Token", "is_set_expression", "parse", "parse_rule", "parse_sets", "tokenize"]

@@ -9,7 +9,7 @@ store applies the migrations it lacks and refuses one written by a newer segnb.
 Membership is written by the engine: each version is a table
 ``segnb_m_<segment>_<version>`` made by ``CREATE TABLE … AS SELECT`` from the
 compiled query, holding the entity id and its dense integer
-(:mod:`segnb.engine.sets`). A version becomes current by updating one
+(:mod:`segnb.store.bitmaps`). A version becomes current by updating one
 metadata row in the same transaction that wrote it; readers keep the previous
 version until then, and a failed or killed refresh leaves nothing behind.
 
@@ -35,7 +35,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from segnb.engine.database import Database, first_line, quote, utcnow
+from segnb.store.database import Database, first_line, quote, utcnow
 from segnb.errors import SegmentBusyError, SegnbError, StoreError, WarehouseError
 
 __all__ = ["NOTEBOOK_RUN_ENV", "SCHEMA_VERSION", "Database", "Store", "quote", "utcnow"]
@@ -97,7 +97,7 @@ MIGRATIONS: dict[int, list[str]] = {
             id BIGINT PRIMARY KEY, segment_id BIGINT, segment TEXT, kind TEXT, key TEXT,
             recipient TEXT, subject TEXT, sent_at TIMESTAMP, status TEXT, error TEXT)""",
     ],
-    # lookalike and AI prediction segments (segnb.engine.methods): the trained model
+    # lookalike and AI prediction segments (segnb.segments.methods): the trained model
     # (joblib bytes) and its held-out evaluation, keyed by the version that trained it
     3: [
         """CREATE TABLE IF NOT EXISTS {t:models} (
@@ -403,7 +403,7 @@ class Store:
         On failure the segment's status becomes ``failed`` with the error,
         and the current version is unchanged.
         """
-        from segnb.engine.sets import (
+        from segnb.store.bitmaps import (
             bitmap_of_table,
             ensure_dense_ids,
             extend_dense_ids,

@@ -2,10 +2,10 @@
 
 Each creation method checks its input before anything is written, inserts
 the segment's row as ``generating`` and writes the first membership version
-through :meth:`segnb.engine.store.Store.write_version`. Refreshes
-(:mod:`segnb.engine.manage`) rebuild the members from the stored definition:
+through :meth:`segnb.store.store.Store.write_version`. Refreshes
+(:mod:`segnb.segments.manage`) rebuild the members from the stored definition:
 a rule tree (JSON), a set expression, a source table or query, or an
-uploaded list kept in the warehouse (:mod:`segnb.engine.upload`).
+uploaded list kept in the warehouse (:mod:`segnb.segments.upload`).
 
 Examples
 --------
@@ -21,16 +21,16 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from segnb.engine.manage import (
+from segnb.segments.manage import (
     build_members,
     find_row,
     score_names,
     segment_names,
     source_ids,
 )
-from segnb.engine.rules import InSegment, SegmentRef, from_json, to_json, walk
-from segnb.engine.segments import Segment, usable_row
-from segnb.engine.store import utcnow
+from segnb.lang.nodes import InSegment, SegmentRef, from_json, to_json, walk
+from segnb.segments.segment import Segment, usable_row
+from segnb.store.store import utcnow
 from segnb.errors import (
     DuplicateNameError,
     InvalidValueError,
@@ -38,7 +38,7 @@ from segnb.errors import (
 )
 
 if TYPE_CHECKING:
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
 
 __all__ = [
     "REFRESH",
@@ -113,7 +113,7 @@ def options(
     shared_with: list[str] | tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """The validated metadata columns of a new segment (SPEC §2)."""
-    from segnb.engine.workspace import today
+    from segnb.workspace import today
 
     if refresh not in REFRESH:
         raise InvalidValueError(f"refresh={refresh!r}; use one of {', '.join(REFRESH)}")
@@ -172,10 +172,10 @@ def create(
     """Insert the row (``generating``) and write version 1; the shared tail of every method.
 
     ``members(row)``, when given, returns the member table instead of
-    :func:`~segnb.engine.manage.build_members` (methods that trained already).
+    :func:`~segnb.segments.manage.build_members` (methods that trained already).
     """
-    from segnb.engine.plans import ensure_group
-    from segnb.engine.workspace import as_date
+    from segnb.segments.plans import ensure_group
+    from segnb.workspace import as_date
 
     store = ws.store
     ent = ws.entity(entity)
@@ -231,15 +231,15 @@ def create_segment(
 
 
 def _is_sets(rules: Any) -> bool:
-    from segnb.engine.parse import is_set_expression
+    from segnb.lang.parse import is_set_expression
 
     return (isinstance(rules, str) and is_set_expression(rules)) or _is_set_tree(rules)
 
 
 def rules_definition(ws: Workspace, ent: Any, rules: Any) -> dict[str, Any]:
     """The stored definition of a rules segment: the text and the checked tree."""
-    from segnb.engine.parse import parse_rule
-    from segnb.engine.rules import Node
+    from segnb.lang.parse import parse_rule
+    from segnb.lang.nodes import Node
 
     names = segment_names(ws, ent.name)
     scores = score_names(ws, ent.name)
@@ -247,7 +247,7 @@ def rules_definition(ws: Workspace, ent: Any, rules: Any) -> dict[str, Any]:
         tree = parse_rule(rules, ws.catalog, ent, segments=names, scores=scores)
         text = rules
     elif isinstance(rules, Node):
-        from segnb.engine.check import check as check_tree
+        from segnb.lang.check import check as check_tree
 
         check_tree(rules, ws.catalog, ent, segments=names, scores=scores)
         tree, text = rules, str(rules)
@@ -259,7 +259,7 @@ def rules_definition(ws: Workspace, ent: Any, rules: Any) -> dict[str, Any]:
 
 
 def _is_set_tree(value: Any) -> bool:
-    from segnb.engine.rules import SetOp
+    from segnb.lang.nodes import SetOp
 
     return isinstance(value, (SetOp, SegmentRef))
 
@@ -284,7 +284,7 @@ def combine(
 
 def sets_definition(ws: Workspace, name: str, expression: Any, entity: Any = None):
     """The target object and stored definition of a segment-sets segment."""
-    from segnb.engine.parse import parse_sets
+    from segnb.lang.parse import parse_sets
 
     if isinstance(expression, str):
         tree = parse_sets(expression, segment_names(ws))
@@ -320,9 +320,9 @@ def redefine(ws: Workspace, row: dict[str, Any], rules: Any, as_of: Any = None, 
     The new definition and options are stored in the same transaction that
     makes the new version current: if writing it fails, the old ones stay.
     """
-    from segnb.engine.manage import build_members, dependents
-    from segnb.engine.segments import check_expiry, segment_today
-    from segnb.engine.workspace import as_date
+    from segnb.segments.manage import build_members, dependents
+    from segnb.segments.segment import check_expiry, segment_today
+    from segnb.workspace import as_date
 
     current = {
         "group": row["group_name"], "description": row["description"],
@@ -361,7 +361,7 @@ def redefine(ws: Workspace, row: dict[str, Any], rules: Any, as_of: Any = None, 
             f"{'it is' if loop == [row['name']] else 'they are'} built on {row['name']!r}"
         )
     if opts["group_name"] != row["group_name"]:
-        from segnb.engine.plans import ensure_group
+        from segnb.segments.plans import ensure_group
 
         ensure_group(ws, opts["group_name"])
     changes = {**opts, "method": method, "definition": json.dumps(definition, default=str)}
@@ -389,7 +389,7 @@ def from_table(
     Ids that are not among the entities are counted and kept
     (``seg.unmatched()``); members are the ids that are.
     """
-    from segnb.engine.upload import unmatched_extra
+    from segnb.segments.upload import unmatched_extra
 
     if (table is None) == (query is None):
         raise InvalidValueError("from_table() needs table='schema.table' or query='SELECT …' (one)")

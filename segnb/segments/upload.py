@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 from segnb.errors import InvalidValueError, UploadError
 
 if TYPE_CHECKING:
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
 
 __all__ = ["id_type_column", "list_extra", "list_members", "read_ids", "unmatched_extra", "upload"]
 
@@ -54,7 +54,7 @@ def id_type_column(ent: Any, id_type: str | None) -> tuple[str, Any]:
         dtype = ent.attributes[key].dtype
         if dtype.is_string() or dtype.is_integer():
             return key, dtype
-    from segnb.engine.catalog import closest
+    from segnb.catalog.model import closest
 
     options = list(ent.id_columns) + [
         n for n, f in ent.attributes.items() if f.dtype.is_string() or f.dtype.is_integer()
@@ -168,7 +168,7 @@ def read_ids(path: str | os.PathLike, ent: Any, id_type: str | None, column: str
     index, header = 0, False
     if column is not None:
         if column.lower() not in lowered:
-            from segnb.engine.catalog import closest
+            from segnb.catalog.model import closest
 
             guess = closest(column, first)
             raise UploadError(
@@ -331,7 +331,7 @@ def upload(
     **kw: Any,
 ):
     """A custom-list segment from a CSV/TSV/Excel file of ids; see module docs."""
-    from segnb.engine.create import check_name, create, options
+    from segnb.segments.create import check_name, create, options
 
     ent = ws.entity(entity)
     check_name(name)

@@ -18,7 +18,7 @@ the model and its evaluation, all in the version's transaction.
 
 Examples
 --------
->>> from segnb.engine.methods import get_method
+>>> from segnb.segments.methods import get_method
 >>> get_method("prediction")                  # doctest: +SKIP
 <segnb.models.segments.PredictionMethod …>
 """
@@ -32,12 +32,12 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from segnb.engine.catalog import closest
-from segnb.engine.store import utcnow
+from segnb.catalog.model import closest
+from segnb.store.store import utcnow
 from segnb.errors import InvalidValueError, NotAvailableError, SegmentStateError
 
 if TYPE_CHECKING:
-    from segnb.engine.workspace import Workspace
+    from segnb.workspace import Workspace
 
 __all__ = [
     "GROUP",
@@ -115,7 +115,7 @@ def get_method(name: str) -> Any:
 
 def _split_options(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Segment options (group, refresh, …) and the rest (training settings)."""
-    from segnb.engine.create import options
+    from segnb.segments.create import options
 
     names = set(inspect.signature(options).parameters) - {"ws"}
     return {k: v for k, v in kw.items() if k in names}, {
@@ -131,8 +131,8 @@ def create_with(
     Training runs before the segment's row exists, so a refused or failed
     training leaves nothing behind.
     """
-    from segnb.engine.create import check_name, create, options
-    from segnb.engine.workspace import as_date
+    from segnb.segments.create import check_name, create, options
+    from segnb.workspace import as_date
     from segnb.errors import DuplicateNameError
 
     impl = get_method(method)

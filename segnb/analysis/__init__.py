@@ -1,0 +1,1 @@
+"""Reading segments: insights and export."""

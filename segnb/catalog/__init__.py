@@ -1,0 +1,1 @@
+"""The catalog: which tables hold entities, tags and events, and their types."""

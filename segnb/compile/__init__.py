@@ -1,0 +1,1 @@
+"""Compiling rules to Ibis: time helpers, shared query blocks, the rule compiler."""

@@ -1,1 +1,0 @@
-"""The engine: catalog, rule language and compiler. Knows nothing of notebooks."""

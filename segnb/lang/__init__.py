@@ -1,0 +1,1 @@
+"""The rule language: nodes, lexer, parser, type checker, printer."""

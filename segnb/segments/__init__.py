@@ -1,0 +1,1 @@
+"""Stored segments: creation methods, the dependency graph, lifecycle, groups and plans."""

@@ -1,0 +1,1 @@
+"""The segment store: database wrapper, schema, versions and bitmaps."""
