@@ -13,8 +13,6 @@ Examples
 from __future__ import annotations
 
 from segnb.catalog.model import Catalog
-from segnb.segments.segment import Segment
-from segnb.workspace import Workspace, connect
 from segnb.errors import (
     CatalogError,
     DuplicateNameError,
@@ -32,6 +30,8 @@ from segnb.errors import (
     UploadError,
     WarehouseError,
 )
+from segnb.segments.segment import Segment
+from segnb.workspace import Workspace, connect
 
 __version__ = "0.1.0"
 

@@ -224,8 +224,8 @@ class SegNB(Configurable):
     def _check_timezone(self, proposal: Any) -> str:
         value = proposal["value"].strip()
         if value:
-            from segnb.workspace import today
             from segnb.errors import SegnbError
+            from segnb.workspace import today
 
             try:
                 today(value)

@@ -6,9 +6,9 @@ import datetime as dt
 from typing import Any
 
 from segnb.catalog.model import Catalog, Entity
-from segnb.store.backend import open_backend
-from segnb.lang.nodes import InSegment, Node, Score, SegmentRef, SetOp, walk
 from segnb.errors import RuleError, SegnbError
+from segnb.lang.nodes import InSegment, Node, Score, SegmentRef, SetOp, walk
+from segnb.store.backend import open_backend
 
 __all__ = ["Workspace", "as_date", "connect", "today"]
 
@@ -422,9 +422,9 @@ class Workspace:
 
     def set_bitmap(self, expression: Any):
         """A set expression's members as a roaring bitmap of dense ids (nothing saved)."""
-        from segnb.segments.manage import visible
-        from segnb.lang.parse import parse_sets
         from segnb.lang.nodes import SegmentRef, walk
+        from segnb.lang.parse import parse_sets
+        from segnb.segments.manage import visible
         from segnb.store.bitmaps import set_bitmap
 
         tree = parse_sets(expression) if isinstance(expression, str) else expression

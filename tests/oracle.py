@@ -27,8 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from segnb.lang import nodes as r
 from segnb.catalog.model import Catalog, Entity
+from segnb.lang import nodes as r
 
 __all__ = ["Oracle"]
 

@@ -19,6 +19,7 @@ from conftest import DEMO_DAYS, DEMO_END, EDGE_TZ
 from oracle import Oracle
 
 from segnb.compile.rules import compile_rule
+from segnb.errors import NotAvailableError, UnknownNameError
 from segnb.lang.nodes import (
     And,
     Attribute,
@@ -42,7 +43,6 @@ from segnb.lang.nodes import (
     Truth,
     Window,
 )
-from segnb.errors import NotAvailableError, UnknownNameError
 
 D = datetime.date
 T = Today()

@@ -10,8 +10,8 @@ import ibis
 import pytest
 
 import segnb
-from segnb.store.backend import default_url, duckdb_path, open_backend
 from segnb.errors import WarehouseError
+from segnb.store.backend import default_url, duckdb_path, open_backend
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,10 @@ import pytest
 from conftest import EDGE_CATALOG
 from store_tools import AS_OF
 
-from segnb.catalog.model import Catalog
 from segnb.analysis.insights import COLUMNS, MISSING, OTHER, nice_edges
-from segnb.workspace import Workspace
+from segnb.catalog.model import Catalog
 from segnb.errors import InvalidValueError, SegmentStateError
+from segnb.workspace import Workspace
 
 pytest_plugins = ("store_helpers",)
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import DEMO_END, DEMO_USERS
 
-from segnb.workspace import Workspace
 from segnb.models.api import lookalike, predict, rescore
+from segnb.workspace import Workspace
 
 SCORES: dict[str, dict] = {}
 

@@ -11,8 +11,8 @@ from conftest import DEMO_END, EDGE_TZ
 from models_oracle import assert_frames_close, latest_snapshot, top_values
 from models_oracle import features as oracle_features
 
-from segnb.lang.parse import parse_rule
 from segnb.errors import InvalidValueError
+from segnb.lang.parse import parse_rule
 from segnb.models.features import build_features, label_columns
 
 DEMO_AS_OF = DEMO_END - datetime.timedelta(days=3)

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from conftest import DEMO_END, DEMO_USERS
 
-from segnb.segments.methods import get_method, method_names
 from segnb.errors import SegnbError, UnknownNameError
 from segnb.models.api import SampleSizeError
 from segnb.models.saved import ModelVersionError
+from segnb.segments.methods import get_method, method_names
 
 pytest_plugins = ("store_helpers",)
 

@@ -8,7 +8,7 @@ import ibis
 import pytest
 
 from segnb.catalog.model import Catalog
-from segnb.lang.parse import is_set_expression, parse, parse_rule, parse_sets, tokenize
+from segnb.errors import RuleSyntaxError, UnknownNameError
 from segnb.lang.nodes import (
     And,
     Attribute,
@@ -36,8 +36,8 @@ from segnb.lang.nodes import (
     to_json,
     walk,
 )
+from segnb.lang.parse import is_set_expression, parse, parse_rule, parse_sets, tokenize
 from segnb.lang.text import quote_name, to_text
-from segnb.errors import RuleSyntaxError, UnknownNameError
 
 
 def D(text: str) -> DateLiteral:

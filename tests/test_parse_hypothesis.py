@@ -16,10 +16,10 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from segnb.errors import SegnbError
 from segnb.lang import nodes as r
 from segnb.lang.parse import is_set_expression, parse, parse_rule, parse_sets
 from segnb.lang.text import to_text
-from segnb.errors import SegnbError
 
 SETTINGS = settings(
     max_examples=int(os.environ.get("SEGNB_HYPOTHESIS_EXAMPLES", 300)),

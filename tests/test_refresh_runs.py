@@ -19,10 +19,10 @@ from store_tools import AS_OF, pg_url
 
 import segnb
 from segnb import cli
-from segnb.store import store as store_module
-from segnb.store.store import SCHEMA_VERSION, Store
 from segnb.errors import InvalidValueError
 from segnb.refresh.runs import NotebookRun, notebook_runs, parse_value, run_notebook
+from segnb.store import store as store_module
+from segnb.store.store import SCHEMA_VERSION, Store
 
 nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("papermill")

@@ -6,8 +6,14 @@ import ibis
 import pytest
 
 from segnb.catalog.model import Catalog
+from segnb.errors import (
+    RuleError,
+    RuleSyntaxError,
+    RuleTypeError,
+    SegnbError,
+    UnknownNameError,
+)
 from segnb.lang.check import check, operand_type
-from segnb.lang.parse import parse_rule
 from segnb.lang.nodes import (
     Attribute,
     Compare,
@@ -24,13 +30,7 @@ from segnb.lang.nodes import (
     from_json,
     to_json,
 )
-from segnb.errors import (
-    RuleError,
-    RuleSyntaxError,
-    RuleTypeError,
-    SegnbError,
-    UnknownNameError,
-)
+from segnb.lang.parse import parse_rule
 
 S, U, T = RuleSyntaxError, UnknownNameError, RuleTypeError
 

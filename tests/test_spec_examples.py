@@ -16,8 +16,8 @@ from conftest import DEMO_END
 from oracle import Oracle
 
 from segnb.compile.rules import compile_rule
-from segnb.lang.parse import parse_rule
 from segnb.errors import NotAvailableError
+from segnb.lang.parse import parse_rule
 
 # SPEC §3, "The rule language", verbatim.
 SPEC_EXAMPLES = [

@@ -11,8 +11,8 @@ import pytest
 from store_tools import AS_OF, pg_url, run_child
 
 import segnb
-from segnb.workspace import Workspace
 from segnb.errors import SegmentBusyError, WarehouseError
+from segnb.workspace import Workspace
 
 BUYERS = "count(purchase, T-6..T) >= 1"
 

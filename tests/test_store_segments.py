@@ -10,8 +10,6 @@ import pyarrow.parquet as pq
 import pytest
 from store_tools import AS_OF
 
-from segnb.store import store as store_module
-from segnb.store.store import SCHEMA_VERSION, Store
 from segnb.errors import (
     DuplicateNameError,
     InvalidValueError,
@@ -21,6 +19,8 @@ from segnb.errors import (
     StoreError,
     UnknownNameError,
 )
+from segnb.store import store as store_module
+from segnb.store.store import SCHEMA_VERSION, Store
 
 BUYERS = "count(purchase, T-6..T) >= 1"
 MEMBERS = "is_member"

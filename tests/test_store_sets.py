@@ -6,9 +6,9 @@ import pytest
 from store_tools import AS_OF
 
 from segnb.catalog.model import Catalog
+from segnb.errors import SegmentStateError
 from segnb.store.bitmaps import ids_table_name
 from segnb.workspace import Workspace
-from segnb.errors import SegmentStateError
 
 pytest_plugins = ("store_helpers",)  # the store_ws and ws_factory fixtures
 

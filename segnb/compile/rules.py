@@ -35,6 +35,7 @@ import ibis.expr.datatypes as dt
 
 from segnb.catalog.model import Catalog, Entity, EventSource, closest
 from segnb.compile.joins import COMPARE, possible_values
+from segnb.errors import NotAvailableError, RuleError, RuleTypeError, UnknownNameError
 from segnb.lang.nodes import (
     Attribute,
     Change,
@@ -48,7 +49,6 @@ from segnb.lang.nodes import (
     Today,
     walk,
 )
-from segnb.errors import NotAvailableError, RuleError, RuleTypeError, UnknownNameError
 
 __all__ = ["Resolver", "compile_rule", "day_range", "midnight"]
 

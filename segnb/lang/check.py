@@ -20,10 +20,10 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from segnb.lang import nodes as r
 from segnb.catalog.model import Catalog, Entity, EventSource, Field, closest
-from segnb.lang.text import quote_name, quote_string, to_text, value_text
 from segnb.errors import RuleError, RuleTypeError, UnknownNameError
+from segnb.lang import nodes as r
+from segnb.lang.text import quote_name, quote_string, to_text, value_text
 
 __all__ = ["check", "operand_type", "resolve_entity", "value_kind"]
 

@@ -36,13 +36,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from segnb.lang import nodes as r
 from segnb.catalog.model import Catalog, Entity, closest
+from segnb.errors import RuleError, RuleSyntaxError, RuleTypeError, UnknownNameError
+from segnb.lang import nodes as r
 from segnb.lang.check import check, resolve_entity, value_kind
 from segnb.lang.lex import DATE_HINT, Token, tokenize
 from segnb.lang.lex import fail as _fail
 from segnb.lang.text import FUNCTIONS, RESERVED, quote_name, quote_string, value_text
-from segnb.errors import RuleError, RuleSyntaxError, RuleTypeError, UnknownNameError
 
 __all__ = ["Token", "is_set_expression", "parse", "parse_rule", "parse_sets", "tokenize"]
 

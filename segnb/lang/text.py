@@ -21,8 +21,8 @@ import math
 import re
 from typing import Any
 
-from segnb.lang import nodes as r
 from segnb.errors import RuleError
+from segnb.lang import nodes as r
 
 __all__ = [
     "FUNCTIONS",

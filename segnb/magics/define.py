@@ -44,8 +44,8 @@ def create_options(m: SegnbMagics, cmd: Command) -> dict[str, Any]:
 
 def _same_definition(ws: Any, seg: Any, body: str) -> bool:
     """Whether ``body`` says what the stored rules or sets segment ``seg`` says."""
-    from segnb.lang.parse import parse_sets
     from segnb.lang.nodes import from_json
+    from segnb.lang.parse import parse_sets
 
     stored = seg.definition.get("rule") or seg.definition.get("sets")
     if stored is None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from segnb.magics.html import BOX, PRE, badge, esc, fold, kv_table, number, sparkline, table
 from segnb.segments.manage import SegmentList
 from segnb.segments.segment import METHOD_LABELS, Segment, Verification
-from segnb.magics.html import BOX, PRE, badge, esc, fold, kv_table, number, sparkline, table
 
 __all__ = [
     "ConnectionResult",

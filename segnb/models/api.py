@@ -30,8 +30,8 @@ import ibis
 import numpy as np
 
 from segnb.catalog.model import Entity
-from segnb.lang.nodes import Node
 from segnb.errors import InvalidValueError, SegnbError
+from segnb.lang.nodes import Node
 from segnb.models.features import FeaturePlan, build_features, label_columns
 from segnb.models.saved import SegmentModel
 

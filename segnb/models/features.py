@@ -38,8 +38,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from segnb.catalog.model import Catalog, Entity, closest
-from segnb.lang.nodes import Attribute, Change, Count, Did, Node, Sum, Tag, walk
 from segnb.errors import InvalidValueError, RuleError
+from segnb.lang.nodes import Attribute, Change, Count, Did, Node, Sum, Tag, walk
 
 __all__ = ["KINDS", "Feature", "FeaturePlan", "build_features", "label_columns"]
 

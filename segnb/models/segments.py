@@ -22,8 +22,8 @@ import json
 from typing import Any
 
 from segnb.catalog.model import closest
-from segnb.segments.methods import Built, load_model
 from segnb.errors import InvalidValueError
+from segnb.segments.methods import Built, load_model
 
 __all__ = ["LookalikeMethod", "PredictionMethod"]
 
@@ -209,9 +209,9 @@ class PredictionMethod:
                 positive: Any, negative: Any = None, tendency: str = "high_recall",
                 model: str = "auto", exclude: Any = (), train_as_of: Any = None,
                 **settings: Any) -> tuple[Any, dict[str, Any]]:  # fmt: skip
-        from segnb.workspace import as_date
         from segnb.models import estimators as est
         from segnb.models.api import predict
+        from segnb.workspace import as_date
 
         if tendency not in est.TENDENCIES:
             raise InvalidValueError(

@@ -29,9 +29,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from segnb.errors import InvalidValueError
 from segnb.lang.nodes import InSegment, Score, SegmentRef, from_json, walk
 from segnb.store.store import utcnow
-from segnb.errors import InvalidValueError
 
 if TYPE_CHECKING:
     from segnb.workspace import Workspace
@@ -230,10 +230,10 @@ def refresh_segments(
     --------
     >>> refresh_segments(ws, ["vip", "churned"], as_of="2025-04-01")   # doctest: +SKIP
     """
+    from segnb.refresh.notify import Mailer, notify_failed, notify_refreshed, warn_expiring
     from segnb.segments.manage import find_row, refresh_segment, visible
     from segnb.segments.segment import effective_status
     from segnb.workspace import as_date
-    from segnb.refresh.notify import Mailer, notify_failed, notify_refreshed, warn_expiring
 
     if sum([bool(names), due, all]) != 1:
         raise InvalidValueError("refresh takes segment names, due=True or all=True (one of them)")

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-from segnb.store.store import utcnow
 from segnb.errors import SegnbError
+from segnb.store.store import utcnow
 
 if TYPE_CHECKING:
     from segnb.workspace import Workspace

@@ -33,12 +33,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segnb.store.store import NOTEBOOK_RUN_ENV, utcnow
 from segnb.errors import InvalidValueError, SegnbError
+from segnb.store.store import NOTEBOOK_RUN_ENV, utcnow
 
 if TYPE_CHECKING:
-    from segnb.workspace import Workspace
     from segnb.refresh.session import Target
+    from segnb.workspace import Workspace
 
 __all__ = [
     "NotebookRun",

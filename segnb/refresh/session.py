@@ -54,8 +54,8 @@ class Target:
         ``cwd``. ``catalog`` None: that ``segnb.toml`` when it declares
         entities (else the catalog stored in the warehouse).
         """
-        from segnb.config import file_settings
         from segnb.catalog.model import CONFIG_FILE, read_toml
+        from segnb.config import file_settings
         from segnb.store.backend import DEFAULT_WAREHOUSE, duckdb_path
 
         base = Path(cwd or Path.cwd()).resolve()

@@ -112,8 +112,8 @@ def parameters(**defaults: Any) -> dict[str, Any]:
 
 def open_workspace(url: str | None = None, catalog: str | None = None, schema: str | None = None):
     """A read-only workspace for a report (read-write if the store must be upgraded first)."""
-    from segnb.workspace import connect
     from segnb.errors import StoreError
+    from segnb.workspace import connect
 
     ws = connect(url, catalog, read_only=True)
     try:

@@ -21,6 +21,12 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
+from segnb.errors import (
+    DuplicateNameError,
+    InvalidValueError,
+    SegmentStateError,
+)
+from segnb.lang.nodes import InSegment, SegmentRef, from_json, to_json, walk
 from segnb.segments.manage import (
     build_members,
     find_row,
@@ -28,14 +34,8 @@ from segnb.segments.manage import (
     segment_names,
     source_ids,
 )
-from segnb.lang.nodes import InSegment, SegmentRef, from_json, to_json, walk
 from segnb.segments.segment import Segment, usable_row
 from segnb.store.store import utcnow
-from segnb.errors import (
-    DuplicateNameError,
-    InvalidValueError,
-    SegmentStateError,
-)
 
 if TYPE_CHECKING:
     from segnb.workspace import Workspace
@@ -238,8 +238,8 @@ def _is_sets(rules: Any) -> bool:
 
 def rules_definition(ws: Workspace, ent: Any, rules: Any) -> dict[str, Any]:
     """The stored definition of a rules segment: the text and the checked tree."""
-    from segnb.lang.parse import parse_rule
     from segnb.lang.nodes import Node
+    from segnb.lang.parse import parse_rule
 
     names = segment_names(ws, ent.name)
     scores = score_names(ws, ent.name)

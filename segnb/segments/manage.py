@@ -18,15 +18,15 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from segnb.catalog.model import closest
-from segnb.lang.nodes import InSegment, SegmentRef, from_json, walk
-from segnb.segments.segment import Segment, effective_status, segment_today, usable_row
-from segnb.store.store import utcnow
 from segnb.errors import (
     NotAvailableError,
     SegmentNotFoundError,
     SegmentStateError,
     UploadError,
 )
+from segnb.lang.nodes import InSegment, SegmentRef, from_json, walk
+from segnb.segments.segment import Segment, effective_status, segment_today, usable_row
+from segnb.store.store import utcnow
 
 if TYPE_CHECKING:
     from segnb.workspace import Workspace

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from segnb.catalog.model import closest
-from segnb.store.store import utcnow
 from segnb.errors import InvalidValueError, NotAvailableError, SegmentStateError
+from segnb.store.store import utcnow
 
 if TYPE_CHECKING:
     from segnb.workspace import Workspace
@@ -131,9 +131,9 @@ def create_with(
     Training runs before the segment's row exists, so a refused or failed
     training leaves nothing behind.
     """
+    from segnb.errors import DuplicateNameError
     from segnb.segments.create import check_name, create, options
     from segnb.workspace import as_date
-    from segnb.errors import DuplicateNameError
 
     impl = get_method(method)
     opts_kw, inputs = _split_options(kw)

@@ -24,13 +24,13 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segnb.store.store import utcnow
 from segnb.errors import (
     DuplicateNameError,
     InvalidValueError,
     SegmentNotFoundError,
     SegmentStateError,
 )
+from segnb.store.store import utcnow
 
 if TYPE_CHECKING:
     from segnb.workspace import Workspace

@@ -23,13 +23,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segnb.store.store import utcnow
 from segnb.errors import (
     InvalidValueError,
     NotAvailableError,
     SegmentNotFoundError,
     SegmentStateError,
 )
+from segnb.store.store import utcnow
 
 if TYPE_CHECKING:
     from segnb.workspace import Workspace

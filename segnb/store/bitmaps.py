@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from segnb.store.store import quote
 from segnb.errors import SegmentStateError, SegnbError, StoreError
+from segnb.store.store import quote
 
 if TYPE_CHECKING:
     from segnb.store.store import Store

@@ -35,8 +35,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from segnb.store.database import Database, first_line, quote, utcnow
 from segnb.errors import SegmentBusyError, SegnbError, StoreError, WarehouseError
+from segnb.store.database import Database, first_line, quote, utcnow
 
 __all__ = ["NOTEBOOK_RUN_ENV", "SCHEMA_VERSION", "Database", "Store", "quote", "utcnow"]
 
