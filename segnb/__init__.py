@@ -13,6 +13,7 @@ Examples
 from __future__ import annotations
 
 from segnb.catalog.model import Catalog
+from segnb.connection import connect
 from segnb.errors import (
     CatalogError,
     DuplicateNameError,
@@ -31,7 +32,8 @@ from segnb.errors import (
     WarehouseError,
 )
 from segnb.segments.segment import Segment
-from segnb.workspace import Workspace, connect
+from segnb.settings import Settings
+from segnb.workspace import Workspace
 
 __version__ = "0.1.0"
 
@@ -64,6 +66,7 @@ __all__ = [
     "SegmentNotFoundError",
     "SegmentStateError",
     "SegnbError",
+    "Settings",
     "StoreError",
     "UnknownNameError",
     "UploadError",

@@ -7,7 +7,11 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 
+from segnb import __version__, connection
+from segnb.demo import warehouse
 from segnb.errors import SegnbError
+from segnb.refresh import due, runs, schedule, session
+from segnb.reports import render
 
 __all__ = ["build_parser", "main"]
 
@@ -67,10 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _time(text: str) -> str:
-    from segnb.refresh.schedule import parse_time
 
     try:
-        hour, minute = parse_time(text)
+        hour, minute = schedule.parse_time(text)
     except SegnbError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
     return f"{hour:02d}:{minute:02d}"
@@ -159,7 +162,6 @@ def _connection_args(cmd: argparse.ArgumentParser) -> None:
 
 
 def _version() -> str:
-    from segnb import __version__
 
     return __version__
 
@@ -169,15 +171,13 @@ def _rule_text(text: str) -> str:
 
 
 def _workspace(args: argparse.Namespace):
-    from segnb.workspace import connect
 
-    return connect(args.url, args.catalog, tz=args.tz, read_only=True)
+    return connection.connect(args.url, args.catalog, tz=args.tz, read_only=True)
 
 
 def run_demo(args: argparse.Namespace) -> str:
-    from segnb.demo.warehouse import generate
 
-    info = generate(
+    info = warehouse.generate(
         args.path,
         users=args.users,
         days=args.days,
@@ -210,22 +210,20 @@ def run_catalog(args: argparse.Namespace) -> str:
 
 def _off_schedule(args: argparse.Namespace) -> str | None:
     """A note when ``--only-at`` says this is not the time (cron runs both DST candidates)."""
-    from segnb.refresh.runs import scheduled_now
 
-    if args.only_at is None or scheduled_now(args.only_at, args.tz):
+    if args.only_at is None or runs.scheduled_now(args.only_at, args.tz):
         return None
     return f"not {args.only_at} in {args.tz or 'local time'} now; nothing to do"
 
 
 def run_run(args: argparse.Namespace):
-    from segnb.refresh.runs import parse_value, run_notebook
 
     note = _off_schedule(args)
     if note:
         return note
-    return run_notebook(
+    return runs.run_notebook(
         args.notebook,
-        {name: parse_value(value) for name, value in args.parameter},
+        {name: runs.parse_value(value) for name, value in args.parameter},
         as_of=args.as_of,
         output_dir=args.output,
         url=args.url,
@@ -239,8 +237,6 @@ def run_run(args: argparse.Namespace):
 
 
 def run_refresh(args: argparse.Namespace):
-    from segnb.refresh.due import refresh_segments
-    from segnb.refresh.session import Target, workspace
 
     if not (args.names or args.due or args.all):
         raise SegnbError("name segments to refresh, or use --due or --all")
@@ -249,9 +245,9 @@ def run_refresh(args: argparse.Namespace):
     note = _off_schedule(args)
     if note:
         return note
-    target = Target.resolve(args.url, args.catalog, schema=args.schema, tz=args.tz)
-    with workspace(target) as ws:
-        return refresh_segments(
+    target = session.Target.resolve(args.url, args.catalog, schema=args.schema, tz=args.tz)
+    with session.workspace(target) as ws:
+        return due.refresh_segments(
             ws,
             args.names or None,
             due=args.due,
@@ -262,7 +258,6 @@ def run_refresh(args: argparse.Namespace):
 
 
 def run_schedule(args: argparse.Namespace) -> str:
-    from segnb.refresh import schedule
 
     if args.list:
         found = schedule.list_schedules(args.tabfile)
@@ -289,8 +284,6 @@ def run_schedule(args: argparse.Namespace) -> str:
 
 
 def run_report(args: argparse.Namespace) -> str:
-    from segnb.reports import render
-
     options = {
         "overview": args.overview, "url": args.url, "catalog": args.catalog,
         "schema": args.schema, "as_of": args.as_of,
@@ -302,11 +295,11 @@ def run_report(args: argparse.Namespace) -> str:
 
 
 def run_runs(args: argparse.Namespace) -> str:
-    from segnb.refresh.runs import notebook_runs
-    from segnb.refresh.session import Target, workspace
 
-    with workspace(Target.resolve(args.url, args.catalog, schema=args.schema)) as ws:
-        frame = notebook_runs(ws, args.notebook, limit=args.limit)
+    with session.workspace(
+        session.Target.resolve(args.url, args.catalog, schema=args.schema)
+    ) as ws:
+        frame = runs.notebook_runs(ws, args.notebook, limit=args.limit)
     return "no notebook runs recorded" if frame.empty else frame.to_string(index=False)
 
 

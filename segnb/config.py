@@ -24,7 +24,6 @@ Examples
 
 from __future__ import annotations
 
-import getpass
 import warnings
 from pathlib import Path
 from typing import Any
@@ -32,16 +31,14 @@ from typing import Any
 from traitlets import Bool, CaselessStrEnum, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
+from segnb.catalog.model import CONFIG_FILE, read_toml
+from segnb.errors import SegnbError
+from segnb.settings import os_user
+from segnb.times import today
+
 __all__ = ["SETTINGS_TABLE", "SegNB", "file_settings"]
 
 SETTINGS_TABLE = "settings"
-
-
-def _os_user() -> str:
-    try:
-        return getpass.getuser()
-    except Exception:  # no user database (containers)
-        return "unknown"
 
 
 def file_settings(directory: str | Path | None = None) -> dict[str, Any]:
@@ -50,8 +47,6 @@ def file_settings(directory: str | Path | None = None) -> dict[str, Any]:
     A top-level ``url`` counts as the ``url`` setting unless ``[settings]``
     names one. A missing file gives ``{}``; an unreadable one a warning and ``{}``.
     """
-    from segnb.catalog.model import CONFIG_FILE, read_toml
-    from segnb.errors import SegnbError
 
     path = Path(directory or Path.cwd()) / CONFIG_FILE
     if not path.is_file():
@@ -160,7 +155,7 @@ class SegNB(Configurable):
 
     @default("owner")
     def _owner_default(self) -> str:
-        return self._file_or("owner", None) or _os_user()
+        return self._file_or("owner", None) or os_user()
 
     @default("timezone")
     def _timezone_default(self) -> str:
@@ -224,9 +219,6 @@ class SegNB(Configurable):
     def _check_timezone(self, proposal: Any) -> str:
         value = proposal["value"].strip()
         if value:
-            from segnb.errors import SegnbError
-            from segnb.workspace import today
-
             try:
                 today(value)
             except SegnbError as exc:

@@ -23,6 +23,7 @@ __all__ = [
     "UnknownNameError",
     "UploadError",
     "WarehouseError",
+    "first_line",
 ]
 
 
@@ -199,3 +200,9 @@ class InvalidValueError(SegnbError, ValueError):
 
 class SegmentBusyError(StoreError):
     """Another session is writing the same segment; nothing was changed, try again later."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its class name when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+import pathlib
+import shutil
+import subprocess
 import uuid
 from typing import Any
 
@@ -286,14 +289,68 @@ def duckdb_con(warehouse):
     con.disconnect()
 
 
-def _postgres_url() -> str:
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _server_binaries() -> bool:
+    import glob
+
+    return bool(glob.glob("/usr/lib/postgresql/*/bin/initdb") or shutil.which("initdb"))
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The PostgreSQL server of the tests: ``SEGNB_TEST_POSTGRES``, else a throwaway one.
+
+    Where the server binaries are installed, the suite starts its own server on
+    a free loopback port with ``.ci/postgres`` and stops it at the end, so the
+    README's one test command runs the PostgreSQL half too.
+    """
     url = os.environ.get(POSTGRES_ENV)
-    if not url:
-        message = f"{POSTGRES_ENV} is not set (start a server with .ci/postgres)"
+    if url:
+        yield url
+        return
+    if not _server_binaries():
+        message = (
+            f"{POSTGRES_ENV} is not set and no PostgreSQL server binaries are installed "
+            "(apt-get install postgresql, or start a server with .ci/postgres)"
+        )
         if os.environ.get("CI"):
             pytest.fail(f"{message}; CI must run the PostgreSQL tests")
         pytest.skip(message)
-    return url
+    import tempfile
+
+    port = _free_port()
+    home = pathlib.Path(tempfile.mkdtemp(prefix="segnb-test-pg-"))
+    data = home / "data"
+    if os.geteuid() == 0:  # the server refuses to run as root: its files belong to postgres
+        shutil.chown(home, "postgres")
+    script = pathlib.Path(__file__).resolve().parent.parent / ".ci" / "postgres"
+    done = subprocess.run(
+        ["bash", str(script), str(port), str(data)], capture_output=True, text=True, timeout=120
+    )
+    if done.returncode != 0:
+        pytest.fail(f"could not start PostgreSQL with .ci/postgres: {done.stderr.strip()}")
+    try:
+        yield done.stdout.strip().splitlines()[-1]
+    finally:
+        _stop_postgres(data)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def _stop_postgres(data) -> None:
+    import glob
+
+    pg_ctl = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")) or [shutil.which("pg_ctl")]
+    command = [pg_ctl[-1], "-D", str(data), "-m", "immediate", "stop"]
+    if os.geteuid() == 0:
+        command = ["su", "postgres", "-s", "/bin/bash", "-c", " ".join(command)]
+    subprocess.run(command, capture_output=True, timeout=60)
 
 
 def _copy_to_postgres(duck, url: str, tables: list[str], scratch) -> None:
@@ -334,11 +391,11 @@ def _with_database(url: str, database: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_con(duckdb_con, tmp_path_factory):
+def postgres_con(duckdb_con, postgres_url, tmp_path_factory):
     """A PostgreSQL database of this session's own holding a copy of every warehouse table."""
     import psycopg
 
-    url = _postgres_url()
+    url = postgres_url
     database = f"segnb_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(_libpq(url), autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{database}"')

@@ -88,7 +88,7 @@ def test_estimate_and_sql_call_the_workspace(monkeypatch):
         seen["connect"] = (url, catalog, tz, read_only)
         return FakeWorkspace()
 
-    monkeypatch.setattr("segnb.workspace.connect", fake_connect)
+    monkeypatch.setattr("segnb.connection.connect", fake_connect)
     assert (
         cli.run_estimate(
             cli.build_parser().parse_args(

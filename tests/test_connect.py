@@ -10,8 +10,9 @@ import ibis
 import pytest
 
 import segnb
+from segnb.connection import default_url
 from segnb.errors import WarehouseError
-from segnb.store.backend import default_url, duckdb_path, open_backend
+from segnb.store.backend import duckdb_path, open_backend
 
 
 @pytest.mark.parametrize(

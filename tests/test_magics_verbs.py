@@ -255,7 +255,7 @@ def test_extend_and_delete(buyers):
 def test_delete_refused_while_used(buyers):
     run(buyers, f"%%segment members --as-of {AS_OF}\nis_member")
     run(buyers, f"%%segment both --as-of {AS_OF}\nbuyers & members")
-    with pytest.raises(UsageError, match=r"used in the definitions of 'both'"):
+    with pytest.raises(UsageError, match=r"is used by 'both'"):
         run(buyers, "%segment delete buyers")
 
 

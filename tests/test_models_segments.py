@@ -11,7 +11,7 @@ from conftest import DEMO_END, DEMO_USERS
 from segnb.errors import SegnbError, UnknownNameError
 from segnb.models.api import SampleSizeError
 from segnb.models.saved import ModelVersionError
-from segnb.segments.methods import get_method, method_names
+from segnb.segments.registry import get_method, method_names
 
 pytest_plugins = ("store_helpers",)
 
@@ -113,7 +113,7 @@ def test_lookalike_segment(inputs):
     seg.refresh(as_of=DEMO_END)
     assert seg.size == 300 and [bytes(r["model"]) for r in _model_rows(ws, seg.id)] == [blob]
     assert set(seg.members().to_pandas()["user_id"]) == members
-    with pytest.raises(SegnbError, match=r"used in the definitions of 'like_members'"):
+    with pytest.raises(SegnbError, match=r"is used by 'like_members'"):
         ws.segment("members").delete()
 
 

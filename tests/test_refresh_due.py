@@ -15,7 +15,8 @@ from store_tools import AS_OF
 
 from segnb import cli
 from segnb.errors import InvalidValueError
-from segnb.refresh.due import RefreshReport, dependencies, due_segments, refresh_segments
+from segnb.refresh.due import RefreshReport, due_segments, refresh_segments
+from segnb.segments.graph import Graph
 
 pytest_plugins = ("store_helpers",)
 
@@ -90,12 +91,12 @@ def test_dependency_order(store_ws):
     _batch(ws, f"crm_{ws.schema}_order")
     order = due_segments(ws, as_of=AS_OF)
     assert set(order) == {"z_buyers", "y_members", "x_crm", "c_loyal", "b_crm_buyers", "a_vip"}
-    for row in ws.store.segment_rows():
-        for used in dependencies(row):
-            if row["name"] in order:
-                assert order.index(used) < order.index(row["name"]), (used, row["name"])
-    assert dependencies(ws.store.segment_row("a_vip")) == {"c_loyal"}
-    assert dependencies(ws.store.segment_row("c_loyal")) == {"z_buyers", "y_members"}
+    graph = Graph.of(ws.ctx)
+    for use in graph.edges:
+        if use.user in order:
+            assert order.index(use.used) < order.index(use.user), use
+    assert {u.used for u in graph.used_by("a_vip")} == {"c_loyal"}
+    assert {u.used for u in graph.used_by("c_loyal")} == {"z_buyers", "y_members"}
 
 
 def test_a_failure_in_the_middle_leaves_the_others_done(store_ws):

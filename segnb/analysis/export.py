@@ -32,7 +32,7 @@ def export_format(path: Path) -> str:
     return fmt
 
 
-def export_table(ws: Any, expr: Any, path: str | os.PathLike) -> Path:
+def export_table(con: Any, expr: Any, path: str | os.PathLike) -> Path:
     """Write ``expr`` to ``path`` (.csv with a header row, or .parquet); the path written."""
     target = Path(path).expanduser()
     fmt = export_format(target)
@@ -41,7 +41,6 @@ def export_table(ws: Any, expr: Any, path: str | os.PathLike) -> Path:
             f"cannot export to {str(target)!r}: folder {str(target.parent)!r} does not exist"
         )
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    con = ws.con
     try:
         if con.name == "duckdb":
             sql = con.compile(expr)

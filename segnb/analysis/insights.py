@@ -35,10 +35,10 @@ from typing import TYPE_CHECKING, Any
 import ibis
 
 from segnb.errors import InvalidValueError
+from segnb.hints import closest
 
 if TYPE_CHECKING:
-    from segnb.catalog.model import Entity, Field
-    from segnb.workspace import Workspace
+    from segnb.catalog.model import Catalog, Entity, Field
 
 __all__ = ["COLUMNS", "MISSING", "OTHER", "insights", "nice_edges"]
 
@@ -74,11 +74,12 @@ class _Plan:
 
 
 def insights(
-    ws: Workspace,
-    row: dict[str, Any],
-    version: dict[str, Any],
+    catalog: Catalog,
+    ent: Entity,
+    members: Any,
+    day: datetime.date,
+    tz: str,
     *,
-    as_of: Any = None,
     fields: list[str] | None = None,
     bins: int = 5,
     top: int = 10,
@@ -108,19 +109,14 @@ def insights(
     """
     import pandas as pd
 
-    from segnb.workspace import as_date
-
     if not isinstance(bins, int) or isinstance(bins, bool) or not 2 <= bins <= 20:
         raise InvalidValueError(f"bins={bins!r}; use a whole number from 2 to 20")
     if not isinstance(top, int) or isinstance(top, bool) or top < 1:
         raise InvalidValueError(f"top={top!r}; use a whole number of at least 1")
-    ent = ws.entity(row["entity"])
-    day = as_date(as_of if as_of is not None else version.get("as_of"), row.get("timezone"))
     plans = _plans(ent, fields, attributes)
     if not plans:
         return pd.DataFrame(columns=COLUMNS)
-    members = ws.store.ibis_table(version["member_table"]).select(ent.id)
-    base = _base(ws, ent, plans, members, day, row.get("timezone") or "UTC")
+    base = _base(catalog, ent, plans, members, day, tz or "UTC")
     stats = _stats(base, plans, bins)
     plans = [_bucketing(p, stats, bins) for p in plans]
     counts = _counts(base, plans, top)
@@ -131,8 +127,6 @@ def insights(
 
 
 def _plans(ent: Entity, fields: list[str] | None, attributes: bool) -> list[_Plan]:
-    from segnb.catalog.model import closest
-
     known: dict[str, tuple[Field, str]] = {}
     for source in ent.tags:
         for f in source.fields.values():
@@ -166,9 +160,9 @@ def _midnight(day: datetime.date, dtype: Any, tz: str):
     return ibis.literal(moment, type=dtype)
 
 
-def _base(ws: Workspace, ent: Entity, plans: list[_Plan], members, day, tz: str):
+def _base(catalog: Catalog, ent: Entity, plans: list[_Plan], members, day, tz: str):
     """Every entity with its field values (latest snapshot on or before ``day``) and ``_in``."""
-    entities = ws.catalog.table(ent.table)
+    entities = catalog.table(ent.table)
     base = entities.select(
         entities[ent.id].name("_id"),
         *[entities[p.field.name].name(p.alias) for p in plans if p.kind == "attribute"],
@@ -177,7 +171,7 @@ def _base(ws: Workspace, ent: Entity, plans: list[_Plan], members, day, tz: str)
         wanted = [p for p in plans if p.kind == "tag" and p.field.name in source.fields]
         if not wanted:
             continue
-        t = ws.catalog.table(source.table)
+        t = catalog.table(source.table)
         date = t[source.date]
         dtype = date.type()
         upto = date < _midnight(day + ONE_DAY, dtype, tz) if dtype.is_timestamp() else date <= day

@@ -16,7 +16,6 @@ Examples
 
 from __future__ import annotations
 
-import difflib
 import os
 
 try:
@@ -32,6 +31,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from segnb.errors import CatalogError
+from segnb.hints import closest
 
 __all__ = [
     "CATALOG_TABLE",
@@ -49,19 +49,6 @@ TYPES = ("enum", "boolean", "datetime", "number")
 CATALOG_TABLE = "segnb_catalog"
 CONFIG_FILE = "segnb.toml"
 ENUM_VALUE_LIMIT = 1000
-
-
-def closest(name: str, candidates: Iterable[str]) -> str | None:
-    """The candidate most like ``name`` (for "did you mean"), or None."""
-    candidates = list(candidates)
-    lowered = {c.lower(): c for c in candidates}
-    if name.lower() in lowered:
-        return lowered[name.lower()]
-    found = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-    if not found:
-        found = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-        found = [lowered[f] for f in found]
-    return found[0] if found else None
 
 
 def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
@@ -181,9 +168,10 @@ class Catalog:
         ----------
         source
             A dict shaped like ``segnb.toml``, a path to such a file, an
-            existing :class:`Catalog`, or None: then ``segnb.toml`` in the
-            working directory, else the catalog stored in the warehouse's
-            ``segnb_catalog`` table (``segnb demo`` writes one).
+            existing :class:`Catalog`, or None: the catalog stored in the
+            warehouse's ``segnb_catalog`` table (``segnb demo`` writes one).
+            (:func:`segnb.connect` passes ``segnb.toml`` of the working
+            directory when it has ``[entities]``.)
         con
             The Ibis backend holding the tables.
         """
@@ -203,11 +191,6 @@ class Catalog:
             raise CatalogError(
                 f"catalog= takes a dict, a path to segnb.toml or a Catalog, not {type(source).__name__}"
             )
-        local = Path.cwd() / CONFIG_FILE
-        if local.exists():
-            spec = read_toml(local)
-            if "entities" in spec:
-                return spec
         stored = stored_spec(con)
         if stored is not None:
             return stored

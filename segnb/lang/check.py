@@ -23,6 +23,7 @@ from typing import Any
 from segnb.catalog.model import Catalog, Entity, EventSource, Field, closest
 from segnb.errors import RuleError, RuleTypeError, UnknownNameError
 from segnb.lang import nodes as r
+from segnb.lang.lex import tokenize
 from segnb.lang.text import quote_name, quote_string, to_text, value_text
 
 __all__ = ["check", "operand_type", "resolve_entity", "value_kind"]
@@ -173,8 +174,6 @@ class _Checker:
     def tokens(self, node: r.Node) -> list:
         if self.text is None or node.span is None:
             return []
-        from segnb.lang.lex import tokenize
-
         try:
             return tokenize(self.text, node.span[0], node.span[1])[:-1]
         except RuleError:

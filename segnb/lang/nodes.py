@@ -68,6 +68,8 @@ __all__ = [
 COMPARE_OPS = ("=", "!=", "<", "<=", ">", ">=")
 SET_OPS = ("&", "|", "-")
 JSON_VERSION = 1
+#: the canonical printer, set by :mod:`segnb.lang.text` (which imports this module)
+PRINTER: list = [repr]
 
 
 def _span_field():
@@ -81,9 +83,7 @@ class Node:
     span: tuple[int, int] | None = _span_field()
 
     def __str__(self) -> str:
-        from segnb.lang.text import to_text
-
-        return to_text(self)
+        return PRINTER[0](self)
 
 
 def _name(value: Any, what: str) -> None:

@@ -184,3 +184,6 @@ def to_text(node: r.Node) -> str:
     if printer is None:
         raise RuleError(f"cannot write {node!r} as rule text")
     return printer(node)
+
+
+r.PRINTER[0] = to_text

@@ -22,9 +22,11 @@ import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from IPython.core.error import UsageError
+
+from segnb.hints import closest
 
 __all__ = ["Arg", "Command", "Opt", "Verb", "Word", "split_words"]
 
@@ -134,8 +136,6 @@ class Opt:
     def value(self, text: str) -> Any:
         what = f"--{self.name}"
         if self.choices and text not in self.choices:
-            from segnb.catalog.model import closest
-
             guess = closest(text, self.choices)
             hint = f"; did you mean {guess!r}?" if guess else ""
             raise UsageError(f"{what} {text!r} is not one of {', '.join(self.choices)}{hint}")
@@ -252,8 +252,6 @@ class Command:
             name, rest = words[0].text, line[words[0].end :]
         spec = verbs.get(name)
         if spec is None:
-            from segnb.catalog.model import closest
-
             guess = closest(name, verbs)
             hint = f"; did you mean %{magic} {guess}?" if guess else ""
             raise UsageError(f"%{magic} has no verb {name!r}{hint} (verbs: {', '.join(verbs)})")
@@ -287,8 +285,6 @@ class Command:
             name, _, inline = word.text[2:].partition("=")
             opt = spec.option(name)
             if opt is None:
-                from segnb.catalog.model import closest
-
                 guess = closest(name, [o.name for o in spec.opts])
                 hint = f"; did you mean --{guess}?" if guess else ""
                 known = ", ".join(f"--{o.name}" for o in spec.opts) or "none"
@@ -345,3 +341,22 @@ class Command:
             extra = " ".join(w.text for w in words[len(specs) :])
             raise UsageError(f"{where}: unexpected {extra!r}; usage: {spec.usage(magic)}")
         return args
+
+
+class Host(Protocol):
+    """What a verb handler uses of the magics object (:class:`segnb.magics.magic.SegnbMagics`)."""
+
+    settings: Any
+    ws: Any
+    owned: bool
+    shell: Any
+
+    def workspace(self, store: bool = False) -> Any: ...
+
+    def attach(self, ws: Any, source: str, owned: bool) -> None: ...
+
+    def close(self) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+    def ns(self) -> dict[str, Any]: ...

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from IPython.core.completer import CompletionContext, SimpleCompletion
 
-from segnb.magics.command import Verb, Word, split_words
+from segnb.magics.command import Host, Verb, Word, split_words
 from segnb.magics.verbs import CELL_VERB, SEGMENT_VERBS, SEGNB_VERBS
-
-if TYPE_CHECKING:
-    from segnb.magics.magic import SegnbMagics
 
 __all__ = ["SegnbCompleter"]
 
@@ -48,7 +45,7 @@ class SegnbCompleter:
     matcher_identifier = "segnb.magics.completion"
     matcher_priority = 1.0
 
-    def __init__(self, magics: SegnbMagics) -> None:
+    def __init__(self, magics: Host) -> None:
         self.magics = magics
         self.__qualname__ = self.matcher_identifier  # IPython reads it of every matcher
 

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from IPython.core.error import UsageError
 
-from segnb.magics.command import Command
+import segnb
+from segnb.connection import default_url
+from segnb.demo.warehouse import generate
+from segnb.hints import closest
+from segnb.magics.command import Command, Host
 from segnb.magics.results import ConnectionResult, Note
 from segnb.magics.verbs import SEGNB_VERBS
-
-if TYPE_CHECKING:
-    from segnb.magics.magic import SegnbMagics
+from segnb.workspace import Workspace
 
 __all__ = ["HANDLERS", "connect_to"]
 
@@ -33,7 +35,7 @@ def redact(url: str) -> str:
     return url
 
 
-def _settings(m: SegnbMagics) -> dict[str, Any]:
+def _settings(m: Host) -> dict[str, Any]:
     s = m.settings
     return {
         "store_schema": s.store_schema,
@@ -44,7 +46,7 @@ def _settings(m: SegnbMagics) -> dict[str, Any]:
 
 
 def connect_to(
-    m: SegnbMagics,
+    m: Host,
     target: Any,
     *,
     catalog: str | None = None,
@@ -54,8 +56,6 @@ def connect_to(
     announce: bool = False,
 ) -> ConnectionResult:
     """Connect the magics to ``target`` (a URL, a path, an Ibis backend or a Workspace)."""
-    import segnb
-    from segnb.workspace import Workspace
 
     if isinstance(target, Workspace):
         ws, owned = target, False
@@ -73,11 +73,10 @@ def connect_to(
     return ConnectionResult(ws, source, _settings(m))
 
 
-def connect(m: SegnbMagics, cmd: Command) -> ConnectionResult:
+def connect(m: Host, cmd: Command) -> ConnectionResult:
     url, var = cmd["url"], cmd["var"]
     if url and var:
         raise UsageError("%segnb connect takes a URL or --var NAME, not both")
-    from segnb.workspace import Workspace
 
     source = None
     if var:
@@ -101,8 +100,6 @@ def connect(m: SegnbMagics, cmd: Command) -> ConnectionResult:
     else:
         target = m.settings.url or None
         if target is None:
-            from segnb.store.backend import default_url
-
             target = default_url()  # segnb.toml's url or ./warehouse.duckdb, else a clear error
     if cmd["catalog"] and isinstance(target, Workspace):
         raise UsageError("%segnb connect: --catalog does not apply to a Workspace (it has one)")
@@ -111,8 +108,7 @@ def connect(m: SegnbMagics, cmd: Command) -> ConnectionResult:
     )
 
 
-def demo(m: SegnbMagics, cmd: Command) -> ConnectionResult:
-    from segnb.demo.warehouse import generate
+def demo(m: Host, cmd: Command) -> ConnectionResult:
 
     path = Path(cmd.get("path", DEMO_FILE)).expanduser()
     sized = any(cmd.given(k) for k in ("users", "days", "seed", "end"))
@@ -139,7 +135,7 @@ def demo(m: SegnbMagics, cmd: Command) -> ConnectionResult:
     return connect_to(m, str(path), source=f"duckdb:///{path}")
 
 
-def catalog(m: SegnbMagics, cmd: Command):
+def catalog(m: Host, cmd: Command):
     """The catalog's describe() table with a column of sample values."""
     ws = m.workspace()
     cat = ws.catalog
@@ -169,7 +165,7 @@ def _sample(cat: Any, ent: Any, kind: str, name: str, typ: str) -> str:
     return text + (", …" if more else "")
 
 
-def status(m: SegnbMagics, cmd: Command):
+def status(m: Host, cmd: Command):
     if m.ws is None:
         return Note(
             "segnb: not connected; %segnb connect URL (or --var NAME), or %segnb demo"
@@ -178,7 +174,7 @@ def status(m: SegnbMagics, cmd: Command):
     return ConnectionResult(m.ws, m.source or "", _settings(m))
 
 
-def disconnect(m: SegnbMagics, cmd: Command) -> Note:
+def disconnect(m: Host, cmd: Command) -> Note:
     if m.ws is None:
         return Note("segnb: not connected")
     source, owned = m.source, m.owned
@@ -186,7 +182,7 @@ def disconnect(m: SegnbMagics, cmd: Command) -> Note:
     return Note(f"segnb: disconnected from {source}" + ("" if owned else " (left open: not ours)"))
 
 
-def _widget(m: SegnbMagics, cmd: Command, cls_name: str):
+def _widget(m: Host, cmd: Command, cls_name: str):
     try:
         import segnb.widgets as widgets
 
@@ -199,15 +195,15 @@ def _widget(m: SegnbMagics, cmd: Command, cls_name: str):
     return cls(m.workspace(store=True))
 
 
-def wizard(m: SegnbMagics, cmd: Command):
+def wizard(m: Host, cmd: Command):
     return _widget(m, cmd, "SegmentWizard")
 
 
-def browse(m: SegnbMagics, cmd: Command):
+def browse(m: Host, cmd: Command):
     return _widget(m, cmd, "SegmentBrowser")
 
 
-def help_(m: SegnbMagics, cmd: Command) -> None:
+def help_(m: Host, cmd: Command) -> None:
     print(help_text("segnb", SEGNB_VERBS, cmd["topic"]))
 
 
@@ -215,8 +211,6 @@ def help_text(magic: str, verbs: dict[str, Any], topic: str | None) -> str:
     if topic:
         spec = verbs.get(topic)
         if spec is None:
-            from segnb.catalog.model import closest
-
             guess = closest(topic, verbs)
             hint = f"; did you mean {guess!r}?" if guess else ""
             raise UsageError(f"%{magic} has no verb {topic!r}{hint} (verbs: {', '.join(verbs)})")

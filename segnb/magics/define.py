@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from IPython.core.error import UsageError
 
 from segnb.errors import SegmentNotFoundError, SegnbError
-from segnb.magics.command import Command, split_words
+from segnb.lang.nodes import from_json
+from segnb.lang.parse import is_set_expression, parse_sets
+from segnb.magics.command import Command, Host, split_words
 from segnb.magics.results import EstimateResult, SegmentResult, SQLResult
-
-if TYPE_CHECKING:
-    from segnb.magics.magic import SegnbMagics
 
 __all__ = ["HANDLERS", "create", "create_options", "estimate", "sql"]
 
@@ -30,7 +29,7 @@ _CREATE_KEYS = (
 _EXAMPLE = "%%segment active_buyers --group Q4\ncount(purchase, T-6..T) >= 2 and not is_black_list"
 
 
-def create_options(m: SegnbMagics, cmd: Command) -> dict[str, Any]:
+def create_options(m: Host, cmd: Command) -> dict[str, Any]:
     """Keywords for ``ws.create_segment`` & co. from the shared creation options."""
     out: dict[str, Any] = {"group": cmd.get("group", m.settings.default_group)}
     for key in _CREATE_KEYS:
@@ -44,8 +43,6 @@ def create_options(m: SegnbMagics, cmd: Command) -> dict[str, Any]:
 
 def _same_definition(ws: Any, seg: Any, body: str) -> bool:
     """Whether ``body`` says what the stored rules or sets segment ``seg`` says."""
-    from segnb.lang.nodes import from_json
-    from segnb.lang.parse import parse_sets
 
     stored = seg.definition.get("rule") or seg.definition.get("sets")
     if stored is None:
@@ -58,12 +55,11 @@ def _same_definition(ws: Any, seg: Any, body: str) -> bool:
 
 
 def _is_sets(text: str) -> bool:
-    from segnb.lang.parse import is_set_expression
 
     return is_set_expression(text)
 
 
-def create(m: SegnbMagics, cmd: Command):
+def create(m: Host, cmd: Command):
     """``%%segment NAME [options]`` with a rule (or set expression) as the cell body."""
     body = (cmd.body or "").rstrip()
     name = cmd["name"]
@@ -94,7 +90,7 @@ def create(m: SegnbMagics, cmd: Command):
     return SegmentResult.of(seg)
 
 
-def _dry_run(m: SegnbMagics, cmd: Command, body: str, name: str | None) -> EstimateResult:
+def _dry_run(m: Host, cmd: Command, body: str, name: str | None) -> EstimateResult:
     if _is_sets(body):
         ws = m.workspace(store=True)
         size = ws.set_size(body)
@@ -113,7 +109,7 @@ def _entity_name(ws: Any, cmd: Command) -> str:
     return ws.entity(cmd["entity"]).name
 
 
-def estimate(m: SegnbMagics, cmd: Command) -> EstimateResult:
+def estimate(m: Host, cmd: Command) -> EstimateResult:
     """``%segment estimate RULE``: the size of a rule or set expression, nothing saved."""
     text = cmd["rule"]
     if _is_sets(text):
@@ -125,7 +121,7 @@ def estimate(m: SegnbMagics, cmd: Command) -> EstimateResult:
     return EstimateResult(size, text, cmd["as_of"], _entity_name(ws, cmd))
 
 
-def sql(m: SegnbMagics, cmd: Command) -> SQLResult:
+def sql(m: Host, cmd: Command) -> SQLResult:
     """``%segment sql NAME`` (a stored segment) or ``%segment sql RULE``."""
     text = cmd["target"]
     words = split_words(text)

@@ -4,30 +4,29 @@ refresh, extend, delete, and the other creation methods (upload, from-table, loo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from IPython.core.error import UsageError
 
-from segnb.magics.command import Command
+from segnb.hints import closest
+from segnb.magics.command import Command, Host
+from segnb.magics.connection import help_text
 from segnb.magics.define import create_options
 from segnb.magics.results import Note, SegmentListResult, SegmentResult, VerifyResult
 from segnb.magics.verbs import SEGMENT_VERBS
 
-if TYPE_CHECKING:
-    from segnb.magics.magic import SegnbMagics
-
 __all__ = ["HANDLERS"]
 
 
-def _segment(m: SegnbMagics, cmd: Command):
+def _segment(m: Host, cmd: Command):
     return m.workspace(store=True).segment(cmd["name"])
 
 
-def _limit(m: SegnbMagics, cmd: Command) -> int:
+def _limit(m: Host, cmd: Command) -> int:
     return m.settings.displaylimit if cmd["limit"] is None else cmd["limit"]
 
 
-def _truncated(m: SegnbMagics, shown: int, total: int, what: str) -> None:
+def _truncated(m: Host, shown: int, total: int, what: str) -> None:
     if shown < total:
         m.note(
             f"segnb: showing {shown:,} of {total:,} {what} (--limit N, or "
@@ -35,7 +34,7 @@ def _truncated(m: SegnbMagics, shown: int, total: int, what: str) -> None:
         )
 
 
-def list_(m: SegnbMagics, cmd: Command) -> SegmentListResult:
+def list_(m: Host, cmd: Command) -> SegmentListResult:
     ws = m.workspace(store=True)
     found = ws.segments(
         group=cmd["group"],
@@ -47,18 +46,18 @@ def list_(m: SegnbMagics, cmd: Command) -> SegmentListResult:
     return SegmentListResult.of(found)
 
 
-def groups(m: SegnbMagics, cmd: Command):
+def groups(m: Host, cmd: Command):
     return m.workspace(store=True).groups.list()
 
 
-def show(m: SegnbMagics, cmd: Command) -> SegmentResult:
+def show(m: Host, cmd: Command) -> SegmentResult:
     return SegmentResult.of(_segment(m, cmd))
 
 
-def members(m: SegnbMagics, cmd: Command):
+def members(m: Host, cmd: Command):
     """The first ids of the current version (by id), capped by ``SegNB.displaylimit``."""
     seg = _segment(m, cmd)
-    ws = seg.ws
+    ws = seg.ctx
     ent = ws.catalog.entity(seg.entity)
     table = seg.members()
     if cmd["columns"]:
@@ -76,7 +75,6 @@ def members(m: SegnbMagics, cmd: Command):
 
 def _attributes(ws: Any, ent: Any, columns: list[str]) -> list[str]:
     """``columns`` checked against the entity table (attributes and other id columns)."""
-    from segnb.catalog.model import closest
 
     known = [c for c in ws.catalog.table(ent.table).columns if c != ent.id]
     for column in columns:
@@ -89,7 +87,7 @@ def _attributes(ws: Any, ent: Any, columns: list[str]) -> list[str]:
     return list(dict.fromkeys(columns))
 
 
-def history(m: SegnbMagics, cmd: Command):
+def history(m: Host, cmd: Command):
     """Versions, newest last; the newest ``SegNB.displaylimit`` of them."""
     seg = _segment(m, cmd)
     frame = seg.history()
@@ -101,7 +99,7 @@ def history(m: SegnbMagics, cmd: Command):
     return frame
 
 
-def insights(m: SegnbMagics, cmd: Command):
+def insights(m: Host, cmd: Command):
     """Each tag's buckets in the segment and the population, with TGI (``Segment.insights``)."""
     result = _segment(m, cmd).insights()
     limit = cmd["limit"]
@@ -110,36 +108,36 @@ def insights(m: SegnbMagics, cmd: Command):
     return result
 
 
-def verify(m: SegnbMagics, cmd: Command) -> VerifyResult:
+def verify(m: Host, cmd: Command) -> VerifyResult:
     return VerifyResult.of(_segment(m, cmd).verify(cmd["id"]))
 
 
-def export(m: SegnbMagics, cmd: Command) -> Note:
+def export(m: Host, cmd: Command) -> Note:
     seg = _segment(m, cmd)
     path = seg.export(cmd["path"], columns=cmd["columns"])
     size = seg.size or 0
     return Note(f"exported {size:,} {seg.entity} of {seg.name!r} to {path}", path=path, size=size)
 
 
-def refresh(m: SegnbMagics, cmd: Command) -> SegmentResult:
+def refresh(m: Host, cmd: Command) -> SegmentResult:
     return SegmentResult.of(_segment(m, cmd).refresh(as_of=cmd["as_of"]))
 
 
-def extend(m: SegnbMagics, cmd: Command) -> SegmentResult:
+def extend(m: Host, cmd: Command) -> SegmentResult:
     expires = cmd["expires"]
     if expires.strip().lower() in ("never", "none"):
         expires = None
     return SegmentResult.of(_segment(m, cmd).extend(expires))
 
 
-def delete(m: SegnbMagics, cmd: Command) -> Note:
+def delete(m: Host, cmd: Command) -> Note:
     seg = _segment(m, cmd)
     name = seg.name
     seg.delete()
     return Note(f"deleted segment {name!r} (the deleted-records log keeps it)", name=name)
 
 
-def upload(m: SegnbMagics, cmd: Command) -> SegmentResult:
+def upload(m: Host, cmd: Command) -> SegmentResult:
     ws = m.workspace(store=True)
     seg = ws.upload(
         cmd["name"],
@@ -153,7 +151,7 @@ def upload(m: SegnbMagics, cmd: Command) -> SegmentResult:
     return SegmentResult.of(seg)
 
 
-def from_table(m: SegnbMagics, cmd: Command) -> SegmentResult:
+def from_table(m: Host, cmd: Command) -> SegmentResult:
     if not cmd["id_column"]:
         raise UsageError(
             "%segment from-table NAME TABLE needs --id-column COLUMN (the column holding the id)"
@@ -173,7 +171,7 @@ def from_table(m: SegnbMagics, cmd: Command) -> SegmentResult:
     return SegmentResult.of(seg)
 
 
-def _model_api(m: SegnbMagics, cmd: Command, method: str, required: tuple[str, ...]):
+def _model_api(m: Host, cmd: Command, method: str, required: tuple[str, ...]):
     ws = m.workspace(store=True)
     fn = getattr(ws, method, None)
     if not callable(fn):
@@ -190,7 +188,7 @@ def _model_api(m: SegnbMagics, cmd: Command, method: str, required: tuple[str, .
     return fn
 
 
-def lookalike(m: SegnbMagics, cmd: Command) -> SegmentResult:
+def lookalike(m: Host, cmd: Command) -> SegmentResult:
     fn = _model_api(m, cmd, "lookalike", ("seed", "size"))
     seg = fn(
         cmd["name"],
@@ -202,7 +200,7 @@ def lookalike(m: SegnbMagics, cmd: Command) -> SegmentResult:
     return SegmentResult.of(seg)
 
 
-def predict(m: SegnbMagics, cmd: Command) -> SegmentResult:
+def predict(m: Host, cmd: Command) -> SegmentResult:
     fn = _model_api(m, cmd, "predict", ("audience", "positive"))
     extra = {k: cmd[k] for k in ("negative", "tendency", "model", "exclude") if cmd[k] is not None}
     seg = fn(
@@ -216,9 +214,7 @@ def predict(m: SegnbMagics, cmd: Command) -> SegmentResult:
     return SegmentResult.of(seg)
 
 
-def help_(m: SegnbMagics, cmd: Command) -> None:
-    from segnb.magics.connection import help_text
-
+def help_(m: Host, cmd: Command) -> None:
     text = help_text("segment", SEGMENT_VERBS, cmd["topic"])
     if not cmd["topic"]:
         text += (

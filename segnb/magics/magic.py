@@ -20,6 +20,7 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 
 from segnb.config import SegNB
 from segnb.errors import RuleError, SegnbError
+from segnb.magics import connection, define, lifecycle
 from segnb.magics.command import Command
 from segnb.magics.verbs import CELL_VERB, SEGMENT_VERBS, SEGNB_VERBS
 
@@ -70,9 +71,7 @@ class SegnbMagics(Magics):
                     "not connected: run %segnb connect duckdb:///warehouse.duckdb "
                     "(or --var NAME for an Ibis backend), or %segnb demo"
                 )
-            from segnb.magics.connection import connect_to
-
-            connect_to(self, self.settings.url, announce=True)
+            connection.connect_to(self, self.settings.url, announce=True)
         if store:
             key = (self.settings.store_schema, self.settings.owner, self.settings.default_group)
             if key != self._store_key:
@@ -101,8 +100,6 @@ class SegnbMagics(Magics):
             %segnb catalog [--entity E]                  # tags, types, events, sample values
             %segnb status | disconnect | wizard | browse | help [VERB]
         """
-        from segnb.magics import connection
-
         cmd = Command.parse("segnb", SEGNB_VERBS, line, default="status")
         return self._run(cmd, connection.HANDLERS)
 
@@ -124,8 +121,6 @@ class SegnbMagics(Magics):
             %segment predict NAME --audience A --positive P --tendency high_recall
             %segment help [VERB]
         """
-        from segnb.magics import define, lifecycle
-
         if cell is None:
             cmd = Command.parse("segment", SEGMENT_VERBS, line)
             handlers = {**define.HANDLERS, **lifecycle.HANDLERS}

@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from segnb.lang.parse import is_set_expression
 from segnb.magics.html import BOX, PRE, badge, esc, fold, kv_table, number, sparkline, table
-from segnb.segments.manage import SegmentList
-from segnb.segments.segment import METHOD_LABELS, Segment, Verification
+from segnb.segments.segment import METHOD_LABELS, Segment, SegmentList, Verification
 
 __all__ = [
     "ConnectionResult",
@@ -43,7 +43,7 @@ class SegmentResult(Segment):
         """The rich face of ``segment`` (read again from the store)."""
         if isinstance(segment, cls):
             return segment
-        return cls(segment.ws, segment.name)
+        return cls(segment.ctx, segment.name)
 
     def _repr_html_(self) -> str:
         return _safe_html(self._html, self)
@@ -183,7 +183,6 @@ class EstimateResult(int):
         return int(self)
 
     def _when(self) -> str:
-        from segnb.lang.parse import is_set_expression
 
         if is_set_expression(self.rule):
             return "from the current versions"

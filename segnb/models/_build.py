@@ -23,7 +23,7 @@ import ibis.expr.datatypes as dt
 from segnb.catalog.model import EventSource
 from segnb.compile.rules import day_range, midnight
 from segnb.errors import CatalogError, InvalidValueError
-from segnb.models.features import KINDS, Feature
+from segnb.models.kinds import KINDS, Feature
 
 __all__ = ["FeatureBuilder"]
 

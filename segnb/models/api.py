@@ -32,8 +32,10 @@ import numpy as np
 from segnb.catalog.model import Entity
 from segnb.errors import InvalidValueError, SegnbError
 from segnb.lang.nodes import Node
+from segnb.models import estimators as est
 from segnb.models.features import FeaturePlan, build_features, label_columns
 from segnb.models.saved import SegmentModel
+from segnb.times import as_date
 
 __all__ = [
     "MIN_AUDIENCE",
@@ -181,8 +183,6 @@ def predict(
     -------
     PredictionResult
     """
-    from segnb.models import estimators as est
-
     if tendency not in est.TENDENCIES:
         raise InvalidValueError(f"tendency={tendency!r} is not one of {', '.join(est.TENDENCIES)}")
     models = est.MODELS if model == "auto" else (model,)
@@ -320,8 +320,6 @@ def lookalike(
         ``scores`` (id, score) of every non-seed audience entity; ``members``
         the ``size`` best (ties broken by id).
     """
-    from segnb.models import estimators as est
-
     if method not in est.LOOKALIKE_METHODS:
         raise InvalidValueError(
             f"method={method!r} is not one of {', '.join(est.LOOKALIKE_METHODS)}"
@@ -412,8 +410,6 @@ def _context(ws: Any, entity: Any, as_of: Any):
 
 
 def _date(ws: Any, value: Any):
-    from segnb.workspace import as_date
-
     return as_date(value, getattr(ws, "tz", None))
 
 

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from segnb.errors import SegnbError
+from segnb.models.features import build_features
+from segnb.models.to_ibis import score_table
 
 __all__ = ["FORMAT", "ModelVersionError", "SegmentModel"]
 
@@ -112,8 +114,6 @@ class SegmentModel:
 
     def plan(self, catalog, *, as_of: Any, tz: str | None = "UTC", ids=None):
         """The feature plan of this model's columns at ``as_of``."""
-        from segnb.models.features import build_features
-
         return build_features(
             catalog, self.entity, as_of=as_of, tz=tz, features=self.features, ids=ids
         )
@@ -130,8 +130,6 @@ class SegmentModel:
 
     def score_table(self, catalog, *, as_of: Any, tz: str | None = "UTC", ids=None):
         """Ibis table ``(id, score)`` for every entity (or those in ``ids``), computed in the engine."""
-        from segnb.models.to_ibis import score_table
-
         plan = self.plan(catalog, as_of=as_of, tz=tz, ids=ids)
         scores = score_table(self.pipeline, plan.table, plan.id, plan.names)
         if self.prior is None:

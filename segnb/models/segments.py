@@ -21,9 +21,15 @@ import inspect
 import json
 from typing import Any
 
-from segnb.catalog.model import closest
 from segnb.errors import InvalidValueError
+from segnb.hints import closest
+from segnb.lang.nodes import InSegment, SegmentRef, from_json, walk
+from segnb.models import estimators as est
+from segnb.models.api import lookalike, predict, rescore
+from segnb.models.saved import SegmentModel
 from segnb.segments.methods import Built, load_model
+from segnb.segments.status import usable_row
+from segnb.times import as_date
 
 __all__ = ["LookalikeMethod", "PredictionMethod"]
 
@@ -58,10 +64,7 @@ def _name(value: Any, what: str) -> str:
 
 
 def _input_row(ws: Any, name: str, ent: Any, what: str) -> dict[str, Any]:
-    from segnb.segments.manage import find_row
-    from segnb.segments.segment import usable_row
-
-    row = find_row(ws, name)
+    row = ws.find_row(name)
     if ent is not None and row["entity"] != ent.name:
         raise InvalidValueError(
             f"segment {name!r} ({what}) holds {row['entity']}, not {ent.name}; "
@@ -99,8 +102,6 @@ def _inputs(ws: Any, row: dict[str, Any], ent: Any) -> tuple[dict[str, Any], lis
 
 def _rules_of(ws: Any, row: dict[str, Any], seen: set[str]) -> list[Any]:
     """The rule trees a segment is defined by, following in_segment() and segment sets."""
-    from segnb.lang.nodes import InSegment, SegmentRef, from_json, walk
-
     if row["name"] in seen:
         return []
     seen.add(row["name"])
@@ -119,8 +120,6 @@ def _rules_of(ws: Any, row: dict[str, Any], seen: set[str]) -> list[Any]:
 
 
 def _model(ws: Any, row: dict[str, Any]):
-    from segnb.models.saved import SegmentModel
-
     blob, version = load_model(ws, row)
     return SegmentModel.from_bytes(
         blob, source=f"the model of segment {row['name']!r} (version {version})"
@@ -162,8 +161,6 @@ class LookalikeMethod:
 
     def prepare(self, ws: Any, name: str, *, entity: Any, as_of: Any, seed: Any, size: Any,
                 audience: Any = None, **settings: Any) -> tuple[Any, dict[str, Any]]:  # fmt: skip
-        from segnb.models.api import lookalike
-
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise InvalidValueError(f"size must be a whole number >= 1, not {size!r}")
         inputs = {
@@ -181,8 +178,6 @@ class LookalikeMethod:
         }
 
     def build(self, ws: Any, row: dict[str, Any], as_of: dt.date, *, retrain: bool) -> Built:
-        from segnb.models.api import lookalike, rescore
-
         ent = ws.entity(row["entity"])
         definition = json.loads(row["definition"])
         tables, rules = _inputs(ws, row, ent)
@@ -209,10 +204,6 @@ class PredictionMethod:
                 positive: Any, negative: Any = None, tendency: str = "high_recall",
                 model: str = "auto", exclude: Any = (), train_as_of: Any = None,
                 **settings: Any) -> tuple[Any, dict[str, Any]]:  # fmt: skip
-        from segnb.models import estimators as est
-        from segnb.models.api import predict
-        from segnb.workspace import as_date
-
         if tendency not in est.TENDENCIES:
             raise InvalidValueError(
                 f"tendency={tendency!r} is not one of {', '.join(est.TENDENCIES)}"
@@ -243,8 +234,6 @@ class PredictionMethod:
         }
 
     def build(self, ws: Any, row: dict[str, Any], as_of: dt.date, *, retrain: bool) -> Built:
-        from segnb.models.api import predict, rescore
-
         ent = ws.entity(row["entity"])
         definition = json.loads(row["definition"])
         tables, rules = _inputs(ws, row, ent)

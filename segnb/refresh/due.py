@@ -24,19 +24,21 @@ refreshed 2 of 3 segments, 1 failed
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from segnb.errors import InvalidValueError
-from segnb.lang.nodes import InSegment, Score, SegmentRef, from_json, walk
-from segnb.store.store import utcnow
+from segnb.errors import InvalidValueError, first_line
+from segnb.refresh.notify import Mailer, notify_failed, notify_refreshed, warn_expiring
+from segnb.segments.graph import Graph
+from segnb.segments.lifecycle import refresh_segment
+from segnb.segments.status import effective_status, segment_today
+from segnb.times import as_date, utcnow
 
 if TYPE_CHECKING:
     from segnb.workspace import Workspace
 
-__all__ = ["Outcome", "RefreshReport", "dependencies", "due_segments", "refresh_segments"]
+__all__ = ["Outcome", "RefreshReport", "due_segments", "refresh_segments"]
 
 
 @dataclass
@@ -112,38 +114,13 @@ class RefreshReport:
 # -- which segments, in which order ------------------------------------------------
 
 
-def dependencies(row: dict[str, Any]) -> set[str]:
-    """Names of the segments ``row``'s definition uses (sets, in_segment, score)."""
-    definition = json.loads(row.get("definition") or "{}")
-    tree = definition.get("rule") or definition.get("sets")
-    if not tree:
-        return set()
-    return {
-        node.name
-        for node in walk(from_json(tree))
-        if isinstance(node, (SegmentRef, InSegment, Score))
-    }
-
-
-def _order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``rows`` with each after the rows it depends on (by name otherwise)."""
+def _order(ws: Workspace, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with each after the segments it uses (the one dependency graph), else by name."""
     by_name = {r["name"]: r for r in rows}
-    needs = {r["name"]: dependencies(r) & set(by_name) for r in rows}
-    out: list[dict[str, Any]] = []
-    done: set[str] = set()
-    while len(out) < len(rows):
-        ready = sorted(n for n in by_name if n not in done and needs[n] <= done)
-        if not ready:  # a cycle cannot be stored, but never loop forever
-            ready = sorted(n for n in by_name if n not in done)[:1]
-        for name in ready:
-            out.append(by_name[name])
-            done.add(name)
-    return out
+    return [by_name[n] for n in Graph.of(ws.ctx).order(sorted(by_name))]
 
 
 def _today(row: dict[str, Any], ws: Workspace, now: dt.datetime | None) -> dt.date:
-    from segnb.segments.segment import segment_today
-
     if now is None:
         return segment_today(ws, row)
     from zoneinfo import ZoneInfo
@@ -171,13 +148,9 @@ def due_segments(ws: Workspace, *, as_of: Any = None, now: dt.datetime | None = 
 
 
 def _due_rows(ws: Workspace, as_of: Any, now: dt.datetime | None) -> list[dict[str, Any]]:
-    from segnb.segments.manage import visible
-    from segnb.segments.segment import effective_status
-    from segnb.workspace import as_date
-
     rows = []
     for row in ws.store.segment_rows():
-        if row["refresh"] != "daily" or not visible(ws, row):
+        if row["refresh"] != "daily" or not ws.ctx.visible(row):
             continue
         today = _today(row, ws, now)
         if effective_status(row, today) == "expired":
@@ -185,7 +158,7 @@ def _due_rows(ws: Workspace, as_of: Any, now: dt.datetime | None) -> list[dict[s
         day = as_date(as_of) if as_of is not None else today
         if _is_due(ws, row, day):
             rows.append(row)
-    return _order(rows)
+    return _order(ws, rows)
 
 
 # -- refreshing ------------------------------------------------------------------
@@ -230,27 +203,24 @@ def refresh_segments(
     --------
     >>> refresh_segments(ws, ["vip", "churned"], as_of="2025-04-01")   # doctest: +SKIP
     """
-    from segnb.refresh.notify import Mailer, notify_failed, notify_refreshed, warn_expiring
-    from segnb.segments.manage import find_row, refresh_segment, visible
-    from segnb.segments.segment import effective_status
-    from segnb.workspace import as_date
-
     if sum([bool(names), due, all]) != 1:
         raise InvalidValueError("refresh takes segment names, due=True or all=True (one of them)")
     if mailer == "config":
         mailer = Mailer.from_config()
     if names:
-        rows = _order([find_row(ws, n) for n in dict.fromkeys(names)])
+        rows = _order(ws, [ws.ctx.find_row(n) for n in dict.fromkeys(names)])
     elif due:
         rows = _due_rows(ws, as_of, now)
     else:
         rows = _order(
+            ws,
             [
                 r
                 for r in ws.store.segment_rows()
-                if visible(ws, r) and effective_status(r, _today(r, ws, now)) != "expired"
-            ]
+                if ws.ctx.visible(r) and effective_status(r, _today(r, ws, now)) != "expired"
+            ],
         )
+    graph = Graph.of(ws.ctx)
     report = RefreshReport()
     broken: dict[str, str] = {}  # name -> why it is not fresh in this batch
     bar = _bar(len(rows), progress)
@@ -260,7 +230,7 @@ def refresh_segments(
             bar.set_postfix_str(name)
             day = as_date(as_of) if as_of is not None else _today(row, ws, now)
             previous = _current_size(ws, row)
-            upstream = sorted(dependencies(row) & set(broken))
+            upstream = sorted({u.used for u in graph.used_by(name)} & set(broken))
             if upstream:
                 reason = (
                     f"not refreshed: it uses {', '.join(map(repr, upstream))}, whose refresh "
@@ -273,9 +243,9 @@ def refresh_segments(
                 continue
             started = time.perf_counter()
             try:
-                refresh_segment(ws, row, day)
+                refresh_segment(ws.ctx, row, day)
             except Exception as exc:  # each refresh is isolated: record, notify, go on
-                error = _first_line(exc)
+                error = first_line(exc)
                 broken[name] = error
                 fresh = ws.store.segment_row_by_id(row["id"]) or row
                 notified = notify_failed(ws, fresh, error, day, mailer)
@@ -312,11 +282,6 @@ def _record_skip(ws: Workspace, row: dict[str, Any], day: dt.date, reason: str) 
     run_id = store.start_run(row, "refresh", day)
     store.update("runs", {"id": run_id}, {"status": "skipped", "error": reason,
                                           "finished_at": utcnow()})  # fmt: skip
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _bar(total: int, enabled: bool):

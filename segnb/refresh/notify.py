@@ -24,8 +24,10 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
+from segnb.config import SegNB
 from segnb.errors import SegnbError
-from segnb.store.store import utcnow
+from segnb.segments.status import segment_today
+from segnb.times import utcnow
 
 if TYPE_CHECKING:
     from segnb.workspace import Workspace
@@ -79,8 +81,6 @@ class Mailer:
     def from_config(cls, config: Any = None) -> Mailer | None:
         """The mailer of the ``SegNB.smtp_*`` settings; None when no host is set."""
         if config is None:
-            from segnb.config import SegNB
-
             config = SegNB()
         if not config.smtp_host:
             return None
@@ -233,12 +233,8 @@ def warn_expiring(
     ``days`` defaults to ``SegNB.expiry_warning_days``; ``today`` to today
     in each segment's time zone.
     """
-    from segnb.segments.manage import visible
-    from segnb.segments.segment import segment_today
 
     if days is None:
-        from segnb.config import SegNB
-
         days = SegNB().expiry_warning_days
     if not days:
         return []
@@ -251,7 +247,7 @@ def warn_expiring(
     }
     for row in store.segment_rows():
         expires = row.get("expires_at")
-        if not row.get("email") or expires is None or not visible(ws, row):
+        if not row.get("email") or expires is None or not ws.ctx.visible(row):
             continue
         day = today or segment_today(ws, row)
         left = (expires - day).days

@@ -33,8 +33,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from segnb.errors import InvalidValueError, SegnbError
+from segnb.config import SegNB
+from segnb.errors import InvalidValueError, SegnbError, WarehouseError
+from segnb.refresh.notify import Mailer, notify_failed, notify_refreshed
+from segnb.refresh.schedule import parse_time, zone
+from segnb.refresh.session import Target, workspace
 from segnb.store.store import NOTEBOOK_RUN_ENV, utcnow
+from segnb.times import as_date, today
 
 if TYPE_CHECKING:
     from segnb.refresh.session import Target
@@ -136,7 +141,6 @@ def scheduled_now(at: str, tz: str | None, now: dt.datetime | None = None) -> bo
     daylight saving is installed at both candidate hours and this guard lets
     the right one through.
     """
-    from segnb.refresh.schedule import parse_time, zone
 
     hour, minute = parse_time(at)
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -194,8 +198,6 @@ def run_notebook(
     """
     import nbformat
 
-    from segnb.workspace import as_date, today
-
     source = Path(notebook).resolve()
     if source.suffix != ".ipynb" or not source.is_file():
         raise InvalidValueError(f"{os.fspath(notebook)!r} is not a notebook file (.ipynb)")
@@ -240,14 +242,11 @@ def run_notebook(
 
 
 def _tz() -> str | None:
-    from segnb.config import SegNB
 
     return SegNB().timezone or None
 
 
 def _target(url, catalog, schema, record) -> Target | None:
-    from segnb.errors import WarehouseError
-    from segnb.refresh.session import Target
 
     if record is False:
         return None
@@ -261,7 +260,6 @@ def _target(url, catalog, schema, record) -> Target | None:
 
 @contextlib.contextmanager
 def _store(target: Target) -> Iterator[Workspace]:
-    from segnb.refresh.session import workspace
 
     with workspace(target) as ws:
         yield ws
@@ -408,7 +406,6 @@ def _touched(ws: Workspace, run_id: int | None) -> list[dict[str, Any]]:
 
 
 def _notify(ws: Workspace, run: NotebookRun, mailer: Any) -> dict[str, str]:
-    from segnb.refresh.notify import Mailer, notify_failed, notify_refreshed
 
     if mailer == "config":
         mailer = Mailer.from_config()

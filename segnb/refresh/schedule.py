@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from segnb.errors import InvalidValueError
+from segnb.refresh.session import Target
 
 __all__ = [
     "LOG_FILE",
@@ -182,8 +183,6 @@ def plan_schedule(
         kind, target = "refresh", REFRESH_TARGET
         args = ["refresh", "--due", "--quiet"]
     if url is not None:
-        from segnb.refresh.session import Target
-
         args += ["--url", Target.resolve(url, cwd=base).url]
     if catalog is not None:
         args += ["--catalog", str((base / os.fspath(catalog)).resolve())]

@@ -26,6 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from segnb.catalog.model import CONFIG_FILE, read_toml
+from segnb.config import file_settings
+from segnb.connection import DEFAULT_WAREHOUSE, connect
+from segnb.errors import WarehouseError
+from segnb.store.backend import duckdb_path
+
 __all__ = ["Target", "workspace"]
 
 
@@ -54,9 +60,6 @@ class Target:
         ``cwd``. ``catalog`` None: that ``segnb.toml`` when it declares
         entities (else the catalog stored in the warehouse).
         """
-        from segnb.catalog.model import CONFIG_FILE, read_toml
-        from segnb.config import file_settings
-        from segnb.store.backend import DEFAULT_WAREHOUSE, duckdb_path
 
         base = Path(cwd or Path.cwd()).resolve()
         local = base / CONFIG_FILE
@@ -66,8 +69,6 @@ class Target:
         if url is None and (base / DEFAULT_WAREHOUSE).exists():
             url = DEFAULT_WAREHOUSE
         if url is None:
-            from segnb.errors import WarehouseError
-
             raise WarehouseError(
                 f"no warehouse named: pass --url (duckdb:///warehouse.duckdb, postgres://user@host/db), "
                 f'or set url = "..." in {local}'
@@ -98,7 +99,6 @@ class Target:
 @contextlib.contextmanager
 def workspace(target: Target, *, read_only: bool = False, owner: str | None = None):
     """A workspace on ``target`` with its store open, closed when the block ends."""
-    from segnb.workspace import connect
 
     ws = connect(target.url, target.catalog, tz=target.tz, read_only=read_only)
     try:

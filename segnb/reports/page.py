@@ -22,10 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from segnb.connection import connect
+from segnb.errors import InvalidValueError, StoreError
 from segnb.html import badge as shared_badge
 from segnb.html import esc, number
 from segnb.html import kv_table as shared_kv_table
 from segnb.reports.charts import FONT, PALETTE, insights_svg, size_history_svg
+from segnb.times import today
 
 __all__ = [
     "Section",
@@ -112,8 +115,6 @@ def parameters(**defaults: Any) -> dict[str, Any]:
 
 def open_workspace(url: str | None = None, catalog: str | None = None, schema: str | None = None):
     """A read-only workspace for a report (read-write if the store must be upgraded first)."""
-    from segnb.errors import StoreError
-    from segnb.workspace import connect
 
     ws = connect(url, catalog, read_only=True)
     try:
@@ -150,8 +151,6 @@ class SegmentReport:
     ) -> SegmentReport:
         """The report of ``segment`` on the warehouse ``url`` (opened read-only)."""
         if not segment:
-            from segnb.errors import InvalidValueError
-
             raise InvalidValueError("the report needs a segment name (the `segment` parameter)")
         return cls(open_workspace(url, catalog, schema), segment, as_of=as_of)
 
@@ -161,8 +160,6 @@ class SegmentReport:
         version = "" if d["version"] is None else f"version {d['version']} as of {d['as_of']}"
         expires = "never" if d["expires_at"] is None else str(d["expires_at"])
         if d["expires_at"] is not None:
-            from segnb.workspace import today
-
             left = (d["expires_at"] - today(d["timezone"])).days
             if 0 <= left <= 7:
                 expires += f' <span style="color:{PALETTE["low"]}">(in {left} days)</span>'

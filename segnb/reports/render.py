@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from segnb.errors import NotAvailableError, SegnbError
+from segnb.refresh.session import Target
 
 __all__ = [
     "OVERVIEW_TEMPLATE",
@@ -73,7 +74,6 @@ def report_parameters(
     cwd: str | os.PathLike | None = None,
 ) -> dict[str, Any]:
     """The template's parameters, with the warehouse named so it works from any directory."""
-    from segnb.refresh.session import Target
 
     target = Target.resolve(url, catalog, schema=schema, cwd=cwd)
     params = dict(target.parameters())

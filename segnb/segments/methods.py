@@ -1,72 +1,61 @@
-"""Creation methods that live outside the engine (lookalike, AI prediction), found by name.
+"""Creation methods: the :class:`Method` protocol and what a build returns.
 
-The engine never imports :mod:`segnb.models`. A method is an object
-registered under the entry-point group ``segnb.methods`` (``pyproject.toml``:
-``[project.entry-points."segnb.methods"]``) with:
+Every way to make a segment is a method object with one name: the
+built-ins (rules, sets, table, upload: :mod:`segnb.segments.builtin`) and
+the plugins found under the entry-point group ``segnb.methods``
+(``pyproject.toml``: lookalike and prediction from :mod:`segnb.models`) are
+registered alike (:mod:`segnb.segments.registry`). A method has:
 
-- ``prepare(ws, name, *, entity, as_of, **inputs) -> (Entity, definition)``:
-  check the inputs (segment names, sizes) and return the JSON-ready
-  definition to store; nothing is written;
-- ``build(ws, row, as_of, *, retrain) -> Built``: train (``retrain=True``,
-  always on creation) or re-score with the stored model (:func:`load_model`)
-  and return the members, the scores of the whole audience and, when
-  trained, the model bytes and its evaluation.
+- ``prepare(ctx, name, *, entity, as_of, **inputs) -> (Entity, definition)``:
+  check the inputs and return the JSON-ready definition to store; nothing is
+  written (a method that must write, like an upload's id list, also has
+  ``discard(ctx, definition)`` to undo it when creation fails);
+- ``build(ctx, row, as_of, *, retrain) -> Built``: the members of the stored
+  definition as of a day (model methods train, or re-score their stored model);
+- ``uses(definition) -> [(name, kind)]``: the segments it reads, for the one
+  dependency graph (:mod:`segnb.segments.graph`); plugins that keep their
+  inputs under ``definition["inputs"]`` get this for free.
 
-The engine writes the version (:func:`create_with`, :func:`refresh_with`): members, a scores table
+The engine writes the version: members, and for model methods a scores table
 (``score(name)`` in rules, ``seg.scores()``) and a ``segnb_models`` row with
 the model and its evaluation, all in the version's transaction.
-
-Examples
---------
->>> from segnb.segments.methods import get_method
->>> get_method("prediction")                  # doctest: +SKIP
-<segnb.models.segments.PredictionMethod …>
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import inspect
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from segnb.catalog.model import closest
-from segnb.errors import InvalidValueError, NotAvailableError, SegmentStateError
-from segnb.store.store import utcnow
-
-if TYPE_CHECKING:
-    from segnb.workspace import Workspace
+from segnb.errors import NotAvailableError, SegmentStateError
+from segnb.times import utcnow
 
 __all__ = [
-    "GROUP",
     "Built",
-    "check_retrain",
-    "create_with",
+    "Method",
     "evaluation",
-    "get_method",
-    "is_registered",
+    "input_uses",
     "load_model",
-    "method_names",
-    "refresh_with",
+    "model_extra",
 ]
-
-GROUP = "segnb.methods"
 
 
 @dataclass
 class Built:
-    """What a method's ``build`` returns: Ibis tables and, when trained, the model.
+    """What a method's ``build`` returns.
 
-    ``members`` (entity ids) and ``scores`` (id, score) are Ibis tables on the
-    workspace's connection; ``model`` is the stored bytes of a newly trained
-    model (None when an existing one re-scored: ``model_version`` names it);
-    ``details`` are small JSON-ready facts kept with the version.
+    ``members`` (entity ids) and ``scores`` (id, score) are Ibis tables on
+    the workspace's connection; ``extra(version, member_table)``, when set,
+    writes side tables after the members and returns facts kept with the
+    version. Model methods set ``model`` (the bytes of a newly trained model;
+    None when a stored one re-scored: ``model_version`` names it) and its
+    ``evaluation``; ``details`` are small JSON-ready facts kept with the version.
     """
 
     members: Any
-    scores: Any
+    scores: Any = None
     model: bytes | None = None
     evaluation: dict[str, Any] | None = None
     model_version: int | None = None
@@ -75,103 +64,33 @@ class Built:
     sklearn_version: str = ""
     trained_as_of: dt.date | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    extra: Callable[[int, str], dict[str, Any]] | None = None
 
 
-@functools.cache
-def _entry_points() -> dict[str, Any]:
-    from importlib.metadata import entry_points
+class Method(Protocol):
+    """A creation method (see the module docs)."""
 
-    return {ep.name: ep for ep in entry_points(group=GROUP)}
+    name: str
 
+    def prepare(self, ctx: Any, name: str, *, entity: Any, as_of: Any, **inputs: Any) -> tuple:
+        """Check the inputs; the target object and the definition to store."""
 
-def method_names() -> list[str]:
-    """Names of the registered creation methods."""
-    return sorted(_entry_points())
-
-
-@functools.cache
-def get_method(name: str) -> Any:
-    """The registered method object ``name`` (loaded once)."""
-    eps = _entry_points()
-    if name not in eps:
-        guess = closest(name, list(eps))
-        raise NotAvailableError(
-            f"no segment method {name!r} is installed"
-            + (f"; did you mean {guess!r}?" if guess else "")
-            + " (lookalike and prediction come with: pip install 'segnb[models]')"
-        )
-    try:
-        obj = eps[name].load()
-    except ImportError as exc:
-        raise NotAvailableError(
-            f"the {name} method needs packages that are missing ({exc}); "
-            "install them with: pip install 'segnb[models]'"
-        ) from exc
-    return obj() if inspect.isclass(obj) else obj
+    def build(self, ctx: Any, row: dict[str, Any], as_of: dt.date, *, retrain: bool) -> Built:
+        """The members of ``row``'s definition as of ``as_of``."""
 
 
-# -- creating and refreshing ---------------------------------------------------------------
+def input_uses(definition: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(segment, role)`` of the inputs a model method keeps under ``definition["inputs"]``."""
+    inputs = definition.get("inputs") or {}
+    return [(name, role) for role, name in inputs.items() if isinstance(name, str)]
 
 
-def _split_options(kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Segment options (group, refresh, …) and the rest (training settings)."""
-    from segnb.segments.create import options
-
-    names = set(inspect.signature(options).parameters) - {"ws"}
-    return {k: v for k, v in kw.items() if k in names}, {
-        k: v for k, v in kw.items() if k not in names
-    }
-
-
-def create_with(
-    ws: Workspace, method: str, name: str, *, as_of: Any, entity: Any, **kw: Any
-) -> Any:
-    """Create a segment of a registered ``method``: check, train, then write version 1.
-
-    Training runs before the segment's row exists, so a refused or failed
-    training leaves nothing behind.
-    """
-    from segnb.errors import DuplicateNameError
-    from segnb.segments.create import check_name, create, options
-    from segnb.workspace import as_date
-
-    impl = get_method(method)
-    opts_kw, inputs = _split_options(kw)
-    opts = options(ws, **opts_kw)
-    check_name(name)
-    if ws.store.segment_row(name) is not None:
-        raise DuplicateNameError(
-            f"a segment named {name!r} already exists; pick another name, or refresh or "
-            f"delete it (ws.segment({name!r}).refresh())"
-        )
-    ent, definition = impl.prepare(ws, name, entity=entity, as_of=as_of, **inputs)
-    day = as_date(as_of, opts["timezone"])
-    draft = {
-        "id": None, "name": name, "entity": ent.name, "method": method,
-        "definition": json.dumps(definition, default=str), "timezone": opts["timezone"],
-    }  # fmt: skip
-    built = impl.build(ws, draft, day, retrain=True)
-    return create(
-        ws, name, method=method, entity=ent, definition=definition, as_of=day, opts=opts,
-        members=lambda row: built.members,
-        extra=lambda row, version, table: _extra(ws, row, version, built),
-    )  # fmt: skip
-
-
-def refresh_with(ws: Workspace, row: dict[str, Any], day: dt.date, *, retrain: bool) -> None:
-    """Refresh a segment of a registered method: re-score with its model, or retrain."""
-    built = get_method(row["method"]).build(ws, row, day, retrain=retrain)
-    ws.store.write_version(
-        row, lambda: built.members, as_of=day, kind="retrain" if retrain else "refresh",
-        extra=lambda version, table: _extra(ws, row, version, built),
-    )  # fmt: skip
-
-
-def _extra(ws: Workspace, row: dict[str, Any], version: int, built: Built) -> dict[str, Any]:
-    store = ws.store
+def model_extra(ctx: Any, row: dict[str, Any], version: int, built: Built) -> dict[str, Any]:
+    """Write a model method's scores table and (when trained) its model row."""
+    store = ctx.store
     table = f"segnb_s_{row['id']}_{version}"
-    store.db.execute(f"DROP TABLE IF EXISTS {store.t(table)}")
-    store.db.execute(f"CREATE TABLE {store.t(table)} AS {ws.con.compile(built.scores)}")
+    store.drop_table(table)
+    store.db.execute(f"CREATE TABLE {store.t(table)} AS {ctx.con.compile(built.scores)}")
     model_version = built.model_version
     if built.model is not None:
         model_version = version
@@ -196,10 +115,10 @@ def _extra(ws: Workspace, row: dict[str, Any], version: int, built: Built) -> di
 # -- reading the stored model ----------------------------------------------------------------
 
 
-def _model_version(ws: Workspace, row: dict[str, Any]) -> int:
+def _model_version(ctx: Any, row: dict[str, Any]) -> int:
     if row.get("current_version") is None:
         raise SegmentStateError(f"segment {row['name']!r} has no version yet")
-    version = ws.store.version_row(row["id"], row["current_version"])
+    version = ctx.store.version_row(row["id"], row["current_version"])
     extra = json.loads((version or {}).get("extra") or "{}")
     if "model_version" not in extra:
         raise NotAvailableError(
@@ -209,9 +128,11 @@ def _model_version(ws: Workspace, row: dict[str, Any]) -> int:
     return int(extra["model_version"])
 
 
-def _model_row(ws: Workspace, row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
-    version = _model_version(ws, row)
-    rows = ws.store.select("models", {"segment_id": row["id"], "version": version}, columns=columns)
+def _model_row(ctx: Any, row: dict[str, Any], columns: tuple[str, ...]) -> dict[str, Any]:
+    version = _model_version(ctx, row)
+    rows = ctx.store.select(
+        "models", {"segment_id": row["id"], "version": version}, columns=columns
+    )
     if not rows:
         raise SegmentStateError(
             f"the model of segment {row['name']!r} (version {version}) is missing from the "
@@ -220,24 +141,12 @@ def _model_row(ws: Workspace, row: dict[str, Any], columns: tuple[str, ...]) -> 
     return rows[0]
 
 
-def load_model(ws: Workspace, row: dict[str, Any]) -> tuple[bytes, int]:
+def load_model(ctx: Any, row: dict[str, Any]) -> tuple[bytes, int]:
     """The stored model bytes behind ``row``'s current version, and the version that trained it."""
-    got = _model_row(ws, row, ("model", "version"))
+    got = _model_row(ctx, row, ("model", "version"))
     return bytes(got["model"]), int(got["version"])
 
 
-def evaluation(ws: Workspace, row: dict[str, Any]) -> dict[str, Any]:
+def evaluation(ctx: Any, row: dict[str, Any]) -> dict[str, Any]:
     """The held-out evaluation stored with the model behind ``row``'s current version."""
-    return json.loads(_model_row(ws, row, ("evaluation",))["evaluation"] or "{}")
-
-
-def check_retrain(row: dict[str, Any], retrain: bool) -> None:
-    if retrain and row["method"] not in _entry_points():
-        raise InvalidValueError(
-            f"retrain=True applies to lookalike and AI prediction segments; segment "
-            f"{row['name']!r} is a {row['method']} segment"
-        )
-
-
-def is_registered(method: str) -> bool:
-    return method in _entry_points()
+    return json.loads(_model_row(ctx, row, ("evaluation",))["evaluation"] or "{}")

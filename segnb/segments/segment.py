@@ -21,62 +21,34 @@ import numbers
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from segnb.analysis.export import export_table
+from segnb.analysis.insights import insights
 from segnb.errors import (
     InvalidValueError,
     NotAvailableError,
     SegmentNotFoundError,
     SegmentStateError,
 )
-from segnb.store.store import utcnow
+from segnb.hints import did_you_mean
+from segnb.segments.context import Context
+from segnb.segments.create import redefine
+from segnb.segments.lifecycle import delete_segment, refresh_segment
+from segnb.segments.methods import evaluation
+from segnb.segments.options import parse_expires
+from segnb.segments.registry import members_of
+from segnb.segments.status import (
+    METHOD_LABELS,
+    check_expiry,
+    effective_status,
+    is_due,
+    segment_today,
+)
+from segnb.store.bitmaps import dense_of, load_bitmap
+from segnb.times import as_date, utcnow
 
-if TYPE_CHECKING:
-    from segnb.workspace import Workspace
-
-__all__ = ["Segment", "Verification", "coerce_id", "effective_status", "usable_row"]
-
-METHOD_LABELS = {
-    "rules": "rules",
-    "sets": "segment sets",
-    "upload": "custom list",
-    "table": "SQL table",
-    "lookalike": "lookalike",
-    "prediction": "AI prediction",
-}
-
-
-def segment_today(ws: Workspace, row: dict[str, Any]) -> dt.date:
-    from segnb.workspace import today
-
-    return today(row.get("timezone") or ws.tz)
-
-
-def effective_status(row: dict[str, Any], today: dt.date) -> str:
-    """The stored status, or ``expired`` once the expiry day has passed."""
-    status = row["status"]
-    expires = row.get("expires_at")
-    if expires is not None and today > expires and status in ("active", "failed"):
-        return "expired"
-    return status
-
-
-def usable_row(ws: Workspace, row: dict[str, Any], purpose: str) -> dict[str, Any]:
-    """``row`` when it can feed sets, plans, seeds or rules; a clear error otherwise."""
-    status = effective_status(row, segment_today(ws, row))
-    name = row["name"]
-    if status == "expired":
-        raise SegmentStateError(
-            f"segment {name!r} expired on {row['expires_at']}, so it cannot be used {purpose}; "
-            f"extend it first: ws.segment({name!r}).extend(expires=...)"
-        )
-    if status != "active" or row.get("current_version") is None:
-        why = f": {row['error']}" if row.get("error") else ""
-        raise SegmentStateError(
-            f"segment {name!r} is {status}{why}; only active segments can be used {purpose}"
-            + (f". Refresh it first: ws.segment({name!r}).refresh()" if status == "failed" else "")
-        )
-    return row
+__all__ = ["Segment", "SegmentList", "Verification", "coerce_id"]
 
 
 @dataclass(frozen=True)
@@ -120,8 +92,8 @@ class Segment:
     <42 is in 'active_buyers' since version 2 (as of 2025-03-30, ...)>
     """
 
-    def __init__(self, ws: Workspace, name: str, row: dict[str, Any] | None = None) -> None:
-        self.ws = ws
+    def __init__(self, ctx: Context, name: str, row: dict[str, Any] | None = None) -> None:
+        self.ctx = getattr(ctx, "ctx", ctx)  # a Workspace or its context
         self.name = name
         self._id = row["id"] if row else None
         if row is None:
@@ -130,15 +102,15 @@ class Segment:
     # -- reading the row ----------------------------------------------------------
 
     def _row(self) -> dict[str, Any]:
-        store = self.ws.store
+        store = self.ctx.store
         row = store.segment_row_by_id(self._id) if self._id is not None else None
         if row is None:
             row = store.segment_row(self.name)
             if row is None or (self._id is not None and row["id"] != self._id):
+                if self._id is None:
+                    self.ctx.find_row(self.name)  # not found: says so, with visible names only
                 raise SegmentNotFoundError(
                     f"segment {self.name!r} no longer exists (deleted); ws.deleted() lists it"
-                    if self._id is not None
-                    else _not_found(self.ws, self.name)
                 )
             self._id = row["id"]
         self.name = row["name"]
@@ -152,7 +124,7 @@ class Segment:
                 f"segment {self.name!r} has no members yet: it is {row['status']}{why}; "
                 f"try seg.refresh()"
             )
-        version = self.ws.store.version_row(row["id"], row["current_version"])
+        version = self.ctx.store.version_row(row["id"], row["current_version"])
         if check_fresh:
             self._check_fresh(row, version)
         return row, version
@@ -160,7 +132,7 @@ class Segment:
     def _check_fresh(self, row: dict[str, Any], version: dict[str, Any]) -> None:
         if not (row["time_sensitive"] and row["refresh"] == "daily"):
             return
-        today = segment_today(self.ws, row)
+        today = segment_today(self.ctx, row)
         if version["as_of"] is None or version["as_of"] < today:
             raise SegmentStateError(
                 f"segment {self.name!r} is time-sensitive and its newest version is as of "
@@ -177,7 +149,7 @@ class Segment:
     def status(self) -> str:
         """``generating``, ``active``, ``failed`` or ``expired``."""
         row = self._row()
-        return effective_status(row, segment_today(self.ws, row))
+        return effective_status(row, segment_today(self.ctx, row))
 
     @property
     def error(self) -> str | None:
@@ -189,12 +161,12 @@ class Segment:
         row = self._row()
         if row["current_version"] is None:
             return None
-        return int(self.ws.store.version_row(row["id"], row["current_version"])["size"])
+        return int(self.ctx.store.version_row(row["id"], row["current_version"])["size"])
 
     @property
     def due(self) -> bool:
         """A daily segment whose newest version is older than today (in its time zone)."""
-        return _due(self.ws, self._row())
+        return is_due(self.ctx, self._row())
 
     @property
     def version(self) -> int | None:
@@ -237,16 +209,12 @@ class Segment:
         --------
         >>> print(seg.to_sql("postgres"))     # doctest: +SKIP
         """
-        import ibis
-
-        from segnb.segments.manage import build_members
-
         row = self._row()
         as_of = None
         if row["current_version"] is not None:
-            as_of = self.ws.store.version_row(row["id"], row["current_version"])["as_of"]
-        expr = build_members(self.ws, row, as_of or segment_today(self.ws, row), check=False)
-        return str(ibis.to_sql(expr, dialect=dialect or self.ws.con.name))
+            as_of = self.ctx.store.version_row(row["id"], row["current_version"])["as_of"]
+        day = as_of or segment_today(self.ctx, row)
+        return self.ctx.sql(members_of(self.ctx, row, day, check=False), dialect)
 
     # -- members --------------------------------------------------------------------
 
@@ -258,8 +226,8 @@ class Segment:
         >>> seg.members().to_pandas()          # doctest: +SKIP
         """
         row, version = self._current()
-        ent = self.ws.catalog.entity(row["entity"])
-        return self.ws.store.ibis_table(version["member_table"]).select(ent.id)
+        ent = self.ctx.catalog.entity(row["entity"])
+        return self.ctx.store.ibis_table(version["member_table"]).select(ent.id)
 
     def scores(self):
         """Predicted segments: an Ibis table (id, score) of the current version."""
@@ -269,7 +237,7 @@ class Segment:
                 f"segment {self.name!r} ({METHOD_LABELS.get(row['method'], row['method'])}) "
                 "has no scores; only lookalike and AI prediction segments do"
             )
-        return self.ws.store.ibis_table(version["scores_table"])
+        return self.ctx.store.ibis_table(version["scores_table"])
 
     def evaluation(self) -> dict[str, Any]:
         """Lookalike and AI prediction segments: the held-out metrics of the model behind them.
@@ -279,9 +247,7 @@ class Segment:
         threshold (see :func:`segnb.models.predict`); lookalikes: counts and
         validation AUCs. JSON-ready; stored with the model.
         """
-        from segnb.segments.methods import evaluation
-
-        return evaluation(self.ws, self._row())
+        return evaluation(self.ctx, self._row())
 
     def unmatched(self):
         """Uploaded or source ids that are not entities (an Ibis table with column ``id``)."""
@@ -292,7 +258,7 @@ class Segment:
                 f"segment {self.name!r} ({METHOD_LABELS.get(row['method'], row['method'])}) "
                 "has no unmatched ids; only uploads and SQL-table segments do"
             )
-        return self.ws.store.ibis_table(extra["unmatched_table"])
+        return self.ctx.store.ibis_table(extra["unmatched_table"])
 
     @property
     def report(self) -> dict[str, Any]:
@@ -300,15 +266,13 @@ class Segment:
         row = self._row()
         if row["current_version"] is None:
             return {}
-        version = self.ws.store.version_row(row["id"], row["current_version"])
+        version = self.ctx.store.version_row(row["id"], row["current_version"])
         return dict(json.loads(version.get("extra") or "{}").get("report", {}))
 
     def bitmap(self):
         """The current version's members as a roaring bitmap of dense ids."""
-        from segnb.store.bitmaps import load_bitmap
-
         row, version = self._current()
-        return load_bitmap(self.ws.store, row["id"], version["version"])
+        return load_bitmap(self.ctx.store, row["id"], version["version"])
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -320,9 +284,7 @@ class Segment:
         good version is still served. Lookalike and AI prediction segments
         are re-scored with their stored model; ``retrain=True`` trains anew.
         """
-        from segnb.segments.manage import refresh_segment
-
-        refresh_segment(self.ws, self._row(), as_of, retrain=retrain)
+        refresh_segment(self.ctx, self._row(), as_of, retrain=retrain)
         return self
 
     def redefine(self, rules: Any, as_of: Any = None, **options: Any) -> Segment:
@@ -336,9 +298,7 @@ class Segment:
         --------
         >>> seg.redefine("count(purchase, T-6..T) >= 3")     # doctest: +SKIP
         """
-        from segnb.segments.create import redefine
-
-        redefine(self.ws, self._row(), rules, as_of, **options)
+        redefine(self.ctx, self._row(), rules, as_of, **options)
         return self
 
     def history(self):
@@ -346,7 +306,7 @@ class Segment:
         import pandas as pd
 
         row = self._row()
-        rows = self.ws.store.version_rows(row["id"])
+        rows = self.ctx.store.version_rows(row["id"])
         frame = pd.DataFrame(
             [
                 {
@@ -370,7 +330,7 @@ class Segment:
         import pandas as pd
 
         cols = ["id", "kind", "as_of", "started_at", "finished_at", "status", "version", "error"]
-        rows = self.ws.store.runs(self._row()["id"])
+        rows = self.ctx.store.runs(self._row()["id"])
         return pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
 
     def insights(
@@ -394,12 +354,13 @@ class Segment:
         --------
         >>> seg.insights(["city", "member_level"])       # doctest: +SKIP
         """
-        from segnb.analysis.insights import insights
-
         row, version = self._current(check_fresh=False)
+        ent = self.ctx.entity(row["entity"])
+        members = self.ctx.store.ibis_table(version["member_table"]).select(ent.id)
+        day = as_date(as_of if as_of is not None else version.get("as_of"), row.get("timezone"))
         return insights(
-            self.ws, row, version, as_of=as_of, fields=fields, bins=bins, top=top,
-            attributes=attributes,
+            self.ctx.catalog, ent, members, day, row.get("timezone") or "UTC", fields=fields,
+            bins=bins, top=top, attributes=attributes,
         )  # fmt: skip
 
     def verify(self, id: Any) -> Verification:
@@ -410,16 +371,14 @@ class Segment:
         >>> bool(seg.verify(42))        # doctest: +SKIP
         True
         """
-        from segnb.store.bitmaps import dense_of, load_bitmap
-
         row, version = self._current()
-        ent = self.ws.catalog.entity(row["entity"])
+        ent = self.ctx.catalog.entity(row["entity"])
         value = coerce_id(id, ent)
-        dense = dense_of(self.ws.store, ent.name, value)
+        dense = dense_of(self.ctx.store, ent.name, value)
         current = version["version"]
         if dense is None:
             return Verification(self.name, value, False, current, None, None, None, False)
-        store = self.ws.store
+        store = self.ctx.store
         if dense not in load_bitmap(store, row["id"], current):
             return Verification(self.name, value, False, current, None, None, None, True)
         since = version
@@ -444,46 +403,37 @@ class Segment:
         --------
         >>> seg.export("vip.parquet", columns=["device_id", "channel"])   # doctest: +SKIP
         """
-        from segnb.analysis.export import export_table
-
         row, _ = self._current()
-        ent = self.ws.catalog.entity(row["entity"])
+        ent = self.ctx.catalog.entity(row["entity"])
         expr = self.members()
         if columns:
             columns = list(columns)
-            entities = self.ws.catalog.table(ent.table)
+            entities = self.ctx.catalog.table(ent.table)
             unknown = [c for c in columns if c not in entities.columns or c == ent.id]
             if unknown:
-                from segnb.catalog.model import closest
-
-                guess = closest(unknown[0], [c for c in entities.columns if c != ent.id])
                 raise InvalidValueError(
                     f"{ent.table!r} has no column {unknown[0]!r} to export"
-                    + (f"; did you mean {guess!r}?" if guess else "")
+                    + did_you_mean(unknown[0], [c for c in entities.columns if c != ent.id])
                     + f" (columns: {', '.join(c for c in entities.columns if c != ent.id)})"
                 )
             expr = expr.left_join(entities.select(ent.id, *columns), ent.id).select(
                 ent.id, *columns
             )
-        return export_table(self.ws, expr.order_by(ent.id), path)
+        return export_table(self.ctx.con, expr.order_by(ent.id), path)
 
     def extend(self, expires: Any) -> Segment:
         """Move the expiry date (None: never expires); refused before a using plan's end."""
-        from segnb.segments.create import parse_expires
-
         row = self._row()
-        new = parse_expires(expires, segment_today(self.ws, row))
-        check_expiry(self.ws, row, new)
-        self.ws.store.update(
+        new = parse_expires(expires, segment_today(self.ctx, row))
+        check_expiry(self.ctx, row, new)
+        self.ctx.store.update(
             "segments", {"id": row["id"]}, {"expires_at": new, "updated_at": utcnow()}
         )
         return self
 
     def delete(self) -> None:
         """Delete the segment; refused while an unfinished plan or another segment uses it."""
-        from segnb.segments.manage import delete_segment
-
-        delete_segment(self.ws, self._row())
+        delete_segment(self.ctx, self._row())
 
     # -- faces --------------------------------------------------------------------
 
@@ -492,7 +442,7 @@ class Segment:
         row = self._row()
         version = None
         if row["current_version"] is not None:
-            version = self.ws.store.version_row(row["id"], row["current_version"])
+            version = self.ctx.store.version_row(row["id"], row["current_version"])
         extra = json.loads((version or {}).get("extra") or "{}")
         extra.pop("tables", None)
         definition = json.loads(row["definition"] or "{}")
@@ -513,13 +463,13 @@ class Segment:
             "scope": row["scope"],
             "shared_with": list(row["shared_with"]),
             "owner": row["owner"],
-            "status": effective_status(row, segment_today(self.ws, row)),
+            "status": effective_status(row, segment_today(self.ctx, row)),
             "error": row["error"],
             "version": row["current_version"],
             "size": None if version is None else int(version["size"]),
             "as_of": None if version is None else version["as_of"],
             "refreshed_at": None if version is None else version["finished_at"],
-            "due": _due(self.ws, row, version),
+            "due": is_due(self.ctx, row, version),
             "details": extra,
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
@@ -539,34 +489,10 @@ class Segment:
         )
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Segment) and other._id == self._id and other.ws is self.ws
+        return isinstance(other, Segment) and other._id == self._id and other.ctx is self.ctx
 
     def __hash__(self) -> int:
-        return hash((id(self.ws), self._id))
-
-
-def _due(ws: Workspace, row: dict[str, Any], version: dict[str, Any] | None = None) -> bool:
-    if row["refresh"] != "daily" or effective_status(row, segment_today(ws, row)) == "expired":
-        return False
-    if row["current_version"] is None:
-        return True
-    if version is None:
-        version = ws.store.version_row(row["id"], row["current_version"])
-    return version["as_of"] is None or version["as_of"] < segment_today(ws, row)
-
-
-def check_expiry(ws: Workspace, row: dict[str, Any], expires: dt.date | None) -> None:
-    """Refuse an expiry date before the end of an unfinished plan that uses the segment."""
-    from segnb.segments.plans import unfinished_plans
-
-    if expires is None:
-        return
-    for plan in unfinished_plans(ws, row["id"]):
-        if plan["ends"] is not None and expires < plan["ends"]:
-            raise SegmentStateError(
-                f"segment {row['name']!r} cannot expire on {expires}: operation plan "
-                f"{plan['name']!r} uses it until {plan['ends']}; pick {plan['ends']} or later"
-            )
+        return hash((id(self.ctx), self._id))
 
 
 def coerce_id(value: Any, ent: Any) -> Any:
@@ -589,10 +515,17 @@ def coerce_id(value: Any, ent: Any) -> Any:
     return value
 
 
-def _not_found(ws: Workspace, name: str) -> str:
-    from segnb.catalog.model import closest
+class SegmentList(list):
+    """A list of Segments (``ws.segments()``); ``to_frame()`` for a table."""
 
-    names = [r["name"] for r in ws.store.segment_rows()]
-    guess = closest(name, names)
-    hint = f"; did you mean {guess!r}?" if guess else ""
-    return f"no segment named {name!r}{hint} (ws.segments() lists them)"
+    def to_frame(self):
+        import pandas as pd
+
+        cols = ["name", "group", "status", "method", "entity", "size", "version", "as_of",
+                "refresh", "expires_at", "owner", "scope", "description"]  # fmt: skip
+        return pd.DataFrame([{c: s.to_dict()[c] for c in cols} for s in self], columns=cols)
+
+    def __repr__(self) -> str:
+        if not self:
+            return "<no segments>"
+        return "\n".join(repr(s) for s in self)

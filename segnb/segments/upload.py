@@ -20,20 +20,28 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
+import json
 import os
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from segnb.errors import InvalidValueError, UploadError
+from segnb.hints import did_you_mean
+from segnb.segments.context import Context
+from segnb.segments.methods import Built
 
-if TYPE_CHECKING:
-    from segnb.workspace import Workspace
-
-__all__ = ["id_type_column", "list_extra", "list_members", "read_ids", "unmatched_extra", "upload"]
+__all__ = [
+    "UploadMethod",
+    "id_type_column",
+    "list_extra",
+    "list_members",
+    "read_ids",
+    "unmatched_extra",
+]
 
 TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
 EXCEL_SUFFIXES = (".xlsx", ".xlsm")
@@ -54,15 +62,12 @@ def id_type_column(ent: Any, id_type: str | None) -> tuple[str, Any]:
         dtype = ent.attributes[key].dtype
         if dtype.is_string() or dtype.is_integer():
             return key, dtype
-    from segnb.catalog.model import closest
-
     options = list(ent.id_columns) + [
         n for n, f in ent.attributes.items() if f.dtype.is_string() or f.dtype.is_integer()
     ]
-    guess = closest(key, options)
     raise InvalidValueError(
         f"id_type={id_type!r} is not an id column of {ent.name}"
-        + (f"; did you mean {guess!r}?" if guess else "")
+        + did_you_mean(key, options)
         + f" (choose from {', '.join(options)}; declare more with ids = [...] in the catalog)"
     )
 
@@ -168,12 +173,9 @@ def read_ids(path: str | os.PathLike, ent: Any, id_type: str | None, column: str
     index, header = 0, False
     if column is not None:
         if column.lower() not in lowered:
-            from segnb.catalog.model import closest
-
-            guess = closest(column, first)
             raise UploadError(
                 f"{file.name!r} has no column {column!r}"
-                + (f"; did you mean {guess!r}?" if guess else "")
+                + did_you_mean(column, first)
                 + f" (its first row is: {', '.join(first)})"
             )
         index, header = lowered.index(column.lower()), True
@@ -234,8 +236,8 @@ def _is_int(text: str) -> bool:
 # -- the list table and matching ------------------------------------------------
 
 
-def _load_list(ws: Workspace, table: str, values: pa.Array) -> None:
-    store = ws.store
+def _load_list(ctx: Context, table: str, values: pa.Array) -> None:
+    store = ctx.store
     db = store.db
     kind = "BIGINT" if pa.types.is_integer(values.type) else "TEXT"
     data = pa.table({"value": values})
@@ -261,125 +263,119 @@ def _load_list(ws: Workspace, table: str, values: pa.Array) -> None:
         copy.write(buffer.getvalue())
 
 
-def _entity_ids(ws: Workspace, ent: Any, column: str):
-    table = ws.catalog.table(ent.table)
+def _entity_ids(ctx: Context, ent: Any, column: str):
+    table = ctx.catalog.table(ent.table)
     return table.filter(table[column].notnull())
 
 
-def list_members(ws: Workspace, ent: Any, definition: dict[str, Any]):
+def list_members(ctx: Context, ent: Any, definition: dict[str, Any]):
     """Entities whose id-type column is in the uploaded list (an Ibis table of ids)."""
     column = definition["column"]
-    entities = _entity_ids(ws, ent, column)
-    listed = ws.store.ibis_table(definition["list_table"])
+    entities = _entity_ids(ctx, ent, column)
+    listed = ctx.store.ibis_table(definition["list_table"])
     return entities.semi_join(listed, entities[column] == listed["value"]).select(ent.id).distinct()
 
 
-def _unmatched_table(
-    ws: Workspace, row: dict[str, Any], version: int, expr: Any
-) -> tuple[str, int]:
-    store = ws.store
+def _unmatched_table(ctx: Context, row: dict[str, Any], version: int, expr: Any) -> tuple[str, int]:
+    store = ctx.store
     table = f"segnb_u_{row['id']}_{version}"
-    store.db.execute(f"DROP TABLE IF EXISTS {store.t(table)}")
+    store.drop_table(table)
     store.db.execute(f"CREATE TABLE {store.t(table)} AS {store.con.compile(expr)}")
     return table, int(store.db.scalar(f"SELECT count(*) FROM {store.t(table)}"))
 
 
 def list_extra(
-    ws: Workspace, row: dict[str, Any], version: int, member_table: str
+    ctx: Context, row: dict[str, Any], version: int, member_table: str
 ) -> dict[str, Any]:
     """Counts of one upload version and its unmatched ids (kept in a side table)."""
-    import json
-
     definition = json.loads(row["definition"])
-    ent = ws.entity(row["entity"])
+    ent = ctx.entity(row["entity"])
     column = definition["column"]
-    listed = ws.store.ibis_table(definition["list_table"])
-    entities = _entity_ids(ws, ent, column)
+    listed = ctx.store.ibis_table(definition["list_table"])
+    entities = _entity_ids(ctx, ent, column)
     missing = listed.anti_join(entities, listed["value"] == entities[column]).select(
         id=listed["value"]
     )
-    table, unmatched = _unmatched_table(ws, row, version, missing)
+    table, unmatched = _unmatched_table(ctx, row, version, missing)
     distinct = int(
-        ws.store.db.scalar(f"SELECT count(*) FROM {ws.store.t(definition['list_table'])}")
+        ctx.store.db.scalar(f"SELECT count(*) FROM {ctx.store.t(definition['list_table'])}")
     )
     report = dict(definition.get("report", {}), matched=distinct - unmatched, unmatched=unmatched)
     return {"report": report, "unmatched_table": table, "tables": [table]}
 
 
 def unmatched_extra(
-    ws: Workspace, row: dict[str, Any], version: int, member_table: str, source: Any
+    ctx: Context, row: dict[str, Any], version: int, member_table: str, source: Any
 ) -> dict[str, Any]:
     """from_table: ids of the source that are not entities, kept in a side table."""
-    ent = ws.entity(row["entity"])
-    entities = _entity_ids(ws, ent, ent.id)
+    ent = ctx.entity(row["entity"])
+    entities = _entity_ids(ctx, ent, ent.id)
     missing = source.anti_join(entities, ent.id).select(id=source[ent.id])
-    table, unmatched = _unmatched_table(ws, row, version, missing)
-    size = int(ws.store.db.scalar(f"SELECT count(*) FROM {ws.store.t(member_table)}"))
+    table, unmatched = _unmatched_table(ctx, row, version, missing)
+    size = int(ctx.store.db.scalar(f"SELECT count(*) FROM {ctx.store.t(member_table)}"))
     report = {"source_ids": size + unmatched, "matched": size, "unmatched": unmatched}
     return {"report": report, "unmatched_table": table, "tables": [table]}
 
 
-def upload(
-    ws: Workspace,
-    name: str,
-    path: str | os.PathLike,
-    id_type: str | None = None,
-    *,
-    column: str | None = None,
-    entity: Any = None,
-    as_of: Any = None,
-    **kw: Any,
-):
-    """A custom-list segment from a CSV/TSV/Excel file of ids; see module docs."""
-    from segnb.segments.create import check_name, create, options
+class UploadMethod:
+    """``method="upload"``: the entities listed in a CSV/TSV/Excel file of ids."""
 
-    ent = ws.entity(entity)
-    check_name(name)
-    opts = options(ws, **kw)
-    if ws.store.segment_row(name) is not None:
-        from segnb.errors import DuplicateNameError
+    name = "upload"
 
-        raise DuplicateNameError(f"a segment named {name!r} already exists; pick another name")
-    values, report, samples = read_ids(path, ent, id_type, column)
-    col, _ = id_type_column(ent, id_type)
-    list_table = f"segnb_l_{uuid.uuid4().hex[:12]}"
-    store = ws.store
-    try:
-        with store.db.transaction():
-            _load_list(ws, list_table, values)
-        listed = store.ibis_table(list_table)
-        entities = _entity_ids(ws, ent, col)
-        matched = int(
-            listed.semi_join(entities, listed["value"] == entities[col])
-            .count()
-            .to_pyarrow()
-            .as_py()
-        )
-        report = dict(report, matched=matched, unmatched=len(values) - matched)
-        if matched == 0:
-            raise UploadError(
-                f"none of the {len(values)} distinct ids in {report['file']!r} is a {col} of "
-                f"{ent.name} (e.g. {values.slice(0, 3).to_pylist()!r}); check id_type "
-                f"(now {col!r}) or the file",
-                report,
-            )
+    def prepare(
+        self, ctx: Context, name: str, *, entity: Any, as_of: Any, path: str | os.PathLike,
+        id_type: str | None = None, column: str | None = None,
+    ):  # fmt: skip
+        """Read the file and load its distinct ids into a list table (see module docs)."""
+        ent = ctx.entity(entity)
+        values, report, samples = read_ids(path, ent, id_type, column)
+        col, _ = id_type_column(ent, id_type)
+        list_table = f"segnb_l_{uuid.uuid4().hex[:12]}"
+        store = ctx.store
         definition = {
             "file": str(Path(path).expanduser().resolve()), "id_type": col, "column": col,
             "list_table": list_table, "report": report, "malformed_samples": samples,
         }  # fmt: skip
-        return create(
-            ws, name, method="upload", entity=ent, definition=definition, as_of=as_of, opts=opts,
-            extra=lambda row, version, member_table: list_extra(ws, row, version, member_table),
-        )  # fmt: skip
-    except BaseException:
-        if store.segment_row(name) is None or _owner_list(ws, name) != list_table:
-            with contextlib.suppress(Exception):
-                store.db.execute(f"DROP TABLE IF EXISTS {store.t(list_table)}")
-        raise
+        try:
+            with store.db.transaction():
+                _load_list(ctx, list_table, values)
+            listed = store.ibis_table(list_table)
+            entities = _entity_ids(ctx, ent, col)
+            matched = int(
+                listed.semi_join(entities, listed["value"] == entities[col])
+                .count()
+                .to_pyarrow()
+                .as_py()
+            )
+            report = dict(report, matched=matched, unmatched=len(values) - matched)
+            if matched == 0:
+                raise UploadError(
+                    f"none of the {len(values)} distinct ids in {report['file']!r} is a {col} of "
+                    f"{ent.name} (e.g. {values.slice(0, 3).to_pylist()!r}); check id_type "
+                    f"(now {col!r}) or the file",
+                    report,
+                )
+        except BaseException:
+            self.discard(ctx, definition)
+            raise
+        definition["report"] = report
+        return ent, definition
 
+    def discard(self, ctx: Context, definition: dict[str, Any]) -> None:
+        """Drop the list table of an upload whose segment was not created."""
+        store = ctx.store
+        with contextlib.suppress(Exception):
+            store.drop_table(definition["list_table"])
 
-def _owner_list(ws: Workspace, name: str) -> str | None:
-    import json
+    def build(
+        self, ctx: Context, row: dict[str, Any], as_of: Any, *, retrain: bool = False,
+        check: bool = True,
+    ) -> Built:  # fmt: skip
+        definition = json.loads(row["definition"])
+        members = list_members(ctx, ctx.entity(row["entity"]), definition)
+        return Built(members, extra=lambda stored, version, table: list_extra(
+            ctx, stored, version, table
+        ))  # fmt: skip
 
-    row = ws.store.segment_row(name)
-    return json.loads(row["definition"] or "{}").get("list_table") if row else None
+    def uses(self, definition: dict[str, Any]) -> list[tuple[str, str]]:
+        return []

@@ -7,12 +7,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from segnb.catalog.model import CONFIG_FILE, read_toml
-from segnb.errors import WarehouseError
+from segnb.errors import WarehouseError, first_line
 
-__all__ = ["default_url", "duckdb_path", "open_backend"]
-
-DEFAULT_WAREHOUSE = "warehouse.duckdb"
+__all__ = ["duckdb_path", "open_backend"]
 
 
 def duckdb_path(url: str) -> str | None:
@@ -41,29 +38,8 @@ def duckdb_path(url: str) -> str | None:
     return rest or ":memory:"
 
 
-def default_url() -> str:
-    """The warehouse to use when none is named.
-
-    ``url`` of ``segnb.toml`` in the working directory, else
-    ``warehouse.duckdb`` there if it exists.
-    """
-    local = Path.cwd() / CONFIG_FILE
-    if local.exists():
-        url = read_toml(local).get("url")
-        if url:
-            return str(url)
-    if (Path.cwd() / DEFAULT_WAREHOUSE).exists():
-        return f"duckdb:///{DEFAULT_WAREHOUSE}"
-    raise WarehouseError(
-        "no warehouse named: pass a URL (duckdb:///warehouse.duckdb, postgres://user@host/db), "
-        f'set url = "..." in {CONFIG_FILE}, or run `segnb demo` here to create {DEFAULT_WAREHOUSE}'
-    )
-
-
-def open_backend(target: Any = None, *, read_only: bool = False) -> Any:
+def open_backend(target: Any, *, read_only: bool = False) -> Any:
     """An Ibis backend for a URL, a path to a ``.duckdb`` file, or an existing backend."""
-    if target is None:
-        target = default_url()
     if not isinstance(target, (str, os.PathLike)):
         if hasattr(target, "table") and hasattr(target, "list_tables"):
             return target
@@ -88,7 +64,7 @@ def open_backend(target: Any = None, *, read_only: bool = False) -> Any:
     try:
         return ibis.connect(url)
     except Exception as exc:
-        raise WarehouseError(f"cannot connect to {_redact(url)}: {_first_line(exc)}") from exc
+        raise WarehouseError(f"cannot connect to {_redact(url)}: {first_line(exc)}") from exc
 
 
 def _open_duckdb(path: str, *, read_only: bool) -> Any:
@@ -102,18 +78,13 @@ def _open_duckdb(path: str, *, read_only: bool) -> Any:
     try:
         return ibis.duckdb.connect(path, read_only=read_only)
     except Exception as exc:
-        text = _first_line(exc)
+        text = first_line(exc)
         if "lock" in text.lower():
             raise WarehouseError(
                 f"the DuckDB file {path!r} is locked by another process; close the other "
                 "notebook or program using it, or open it read-only"
             ) from exc
         raise WarehouseError(f"cannot open DuckDB file {path!r}: {text}") from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _redact(url: str) -> str:

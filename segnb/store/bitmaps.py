@@ -20,25 +20,22 @@ from __future__ import annotations
 
 import array
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from segnb.errors import SegmentStateError, SegnbError, StoreError
-from segnb.store.store import quote
-
-if TYPE_CHECKING:
-    from segnb.store.store import Store
+from segnb.store.database import quote
 
 __all__ = [
     "BitMap",
     "bitmap_of_table",
+    "dense_of",
     "ensure_dense_ids",
     "extend_dense_ids",
     "ids_table_name",
+    "load_bitmap",
     "member_select",
-    "set_bitmap",
-    "set_query",
 ]
 
 try:  # pyroaring is a dependency; keep importing segnb cheap and explicit
@@ -61,7 +58,7 @@ def ids_table_name(entity: str) -> str:
     return f"segnb_ids_{slug}"
 
 
-def ensure_dense_ids(store: Store, entity: str) -> str:
+def ensure_dense_ids(store: Any, entity: str) -> str:
     """The dense-id table of ``entity``, made in the engine on first use; its name.
 
     Every entity id present then gets an integer 0..n-1. Ids that appear
@@ -84,7 +81,7 @@ def ensure_dense_ids(store: Store, entity: str) -> str:
             )
             if store.select("ids", {"entity": ent.name}):
                 return table
-        db.execute(f"DROP TABLE IF EXISTS {store.t(table)}")
+        store.drop_table(table)
         sql = store.con.compile(ids)
         # stored in id order: DuckDB's zone maps then make an id lookup (verify) ~1 ms at 10M
         db.execute(
@@ -104,7 +101,7 @@ def _check_top(ent: Any, top: int) -> None:
         raise StoreError(f"{ent.name} has more than {MAX_DENSE} ids; bitmaps hold 32-bit ids")
 
 
-def extend_dense_ids(store: Store, entity: str, member_table: str) -> int:
+def extend_dense_ids(store: Any, entity: str, member_table: str) -> int:
     """Give dense ids to the members of ``member_table`` that have none (new entities).
 
     Runs inside the version's transaction; how many ids were added.
@@ -133,7 +130,7 @@ def extend_dense_ids(store: Store, entity: str, member_table: str) -> int:
     return top - start
 
 
-def member_select(store: Store, members: Any, entity: str, ids_table: str) -> str:
+def member_select(store: Any, members: Any, entity: str, ids_table: str) -> str:
     """SQL selecting ``(id, dense)`` of ``members`` (distinct ids; dense NULL for new ones)."""
     ent = store.catalog.entity(entity)
     if ent.id not in members.columns:
@@ -145,7 +142,7 @@ def member_select(store: Store, members: Any, entity: str, ids_table: str) -> st
     return store.con.compile(ids.left_join(mapped, ent.id).select(ent.id, "dense"))
 
 
-def bitmap_of_table(store: Store, table: str) -> bytes:
+def bitmap_of_table(store: Any, table: str) -> bytes:
     """The dense ids of a member table as a serialized roaring bitmap, read in batches."""
     _need_pyroaring()
     bm = BitMap()
@@ -169,7 +166,7 @@ def _add(bm: Any, values: np.ndarray) -> None:
         bm.update(array.array("I", values.astype(np.uint32).tobytes()))
 
 
-def load_bitmap(store: Store, segment_id: int, version: int) -> Any:
+def load_bitmap(store: Any, segment_id: int, version: int) -> Any:
     """The bitmap of one version (cached on the store; versions never change)."""
     _need_pyroaring()
     key = (segment_id, version)
@@ -185,7 +182,7 @@ def load_bitmap(store: Store, segment_id: int, version: int) -> Any:
     return found
 
 
-def dense_of(store: Store, entity: str, value: Any) -> int | None:
+def dense_of(store: Any, entity: str, value: Any) -> int | None:
     """The dense integer of one entity id, or None if it is not an entity."""
     ent = store.catalog.entity(entity)
     table = ids_table_name(ent.name)
@@ -195,54 +192,3 @@ def dense_of(store: Store, entity: str, value: Any) -> int | None:
         f"SELECT dense FROM {store.t(table)} WHERE {quote(ent.id)} = ?", (value,)
     )
     return int(rows[0][0]) if rows else None
-
-
-# -- set expressions -----------------------------------------------------------
-
-
-def set_bitmap(tree: Any, bitmap_of) -> Any:
-    """Evaluate a set tree (SegmentRef/SetOp) on bitmaps; ``bitmap_of(name)`` loads one."""
-    from segnb.lang.nodes import SegmentRef, SetOp
-
-    if isinstance(tree, SegmentRef):
-        return bitmap_of(tree.name)
-    if isinstance(tree, SetOp):
-        left, right = set_bitmap(tree.left, bitmap_of), set_bitmap(tree.right, bitmap_of)
-        if tree.op == "&":
-            return left & right
-        if tree.op == "|":
-            return left | right
-        return left - right
-    raise SegnbError(f"not a set expression: {tree!r}")
-
-
-def set_query(tree: Any, table_of) -> Any:
-    """The Ibis expression of a set tree; ``table_of(name)`` gives a one-column member table."""
-    from segnb.lang.nodes import SegmentRef
-
-    if isinstance(tree, SegmentRef):
-        return table_of(tree.name)
-    left, right = set_query(tree.left, table_of), set_query(tree.right, table_of)
-    if tree.op == "&":
-        return left.intersect(right)
-    if tree.op == "|":
-        return left.union(right, distinct=True)
-    return left.difference(right)
-
-
-def overlap_matrix(names: list[str], bitmaps: list[Any]):
-    """A pandas DataFrame: sizes on the diagonal, intersection sizes elsewhere."""
-    import pandas as pd
-
-    n = len(names)
-    out = np.zeros((n, n), dtype=np.int64)
-    for i in range(n):
-        out[i, i] = len(bitmaps[i])
-        for j in range(i + 1, n):
-            out[i, j] = out[j, i] = bitmaps[i].intersection_cardinality(bitmaps[j])
-    labels = list(names)  # object-dtype labels: building the frame stays well under 1 ms
-    return pd.DataFrame(
-        out,
-        index=pd.Index(labels, name="segment", dtype=object),
-        columns=pd.Index(labels, dtype=object),
-    )

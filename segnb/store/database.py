@@ -15,11 +15,11 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from segnb.errors import NotAvailableError, SegnbError, StoreError, WarehouseError
+from segnb.errors import NotAvailableError, SegnbError, StoreError, WarehouseError, first_line
+from segnb.times import utcnow
 
 __all__ = ["Database", "first_line", "quote", "utcnow"]
 
@@ -27,16 +27,6 @@ __all__ = ["Database", "first_line", "quote", "utcnow"]
 def quote(name: str) -> str:
     """``name`` as a quoted SQL identifier (same rule on DuckDB and PostgreSQL)."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def utcnow() -> dt.datetime:
-    """Now in UTC without tzinfo: what the store's TIMESTAMP columns hold."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 # -- the SQL channel -----------------------------------------------------------

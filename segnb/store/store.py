@@ -33,9 +33,16 @@ import os
 import re
 import socket
 from collections.abc import Callable
+from importlib import metadata
 from typing import Any
 
 from segnb.errors import SegmentBusyError, SegnbError, StoreError, WarehouseError
+from segnb.store.bitmaps import (
+    bitmap_of_table,
+    ensure_dense_ids,
+    extend_dense_ids,
+    member_select,
+)
 from segnb.store.database import Database, first_line, quote, utcnow
 
 __all__ = ["NOTEBOOK_RUN_ENV", "SCHEMA_VERSION", "Database", "Store", "quote", "utcnow"]
@@ -180,6 +187,15 @@ class Store:
         """Qualified, quoted name of the store table ``segnb_<name>`` (or a given table)."""
         table = name if name.startswith("segnb_") else f"segnb_{name}"
         return f"{quote(self.schema)}.{quote(table)}"
+
+    def drop_table(self, table: str) -> None:
+        """Drop a table of the store's schema if it exists.
+
+        On PostgreSQL with CASCADE: the temporary views that scoring left in
+        this session (:func:`segnb.models.to_ibis.score_table`) may read it.
+        """
+        cascade = " CASCADE" if self.db.dialect == "postgres" else ""
+        self.db.execute(f"DROP TABLE IF EXISTS {self.t(table)}{cascade}")
 
     def ibis_table(self, table: str):
         """An Ibis table for a table of the store's schema."""
@@ -403,13 +419,6 @@ class Store:
         On failure the segment's status becomes ``failed`` with the error,
         and the current version is unchanged.
         """
-        from segnb.store.bitmaps import (
-            bitmap_of_table,
-            ensure_dense_ids,
-            extend_dense_ids,
-            member_select,
-        )
-
         entity = row["entity"]
         run_id = self.start_run(row, kind, as_of)
         started = utcnow()
@@ -434,7 +443,7 @@ class Store:
                 )
                 table = f"segnb_m_{row['id']}_{version}"
                 query = member_select(self, build(), entity, ids_table)
-                self.db.execute(f"DROP TABLE IF EXISTS {self.t(table)}")
+                self.drop_table(table)
                 self.db.execute(f"CREATE TABLE {self.t(table)} AS {query}")
                 if self.db.scalar(f"SELECT count(*) FROM {self.t(table)} WHERE dense IS NULL"):
                     extend_dense_ids(self, entity, table)
@@ -502,10 +511,10 @@ class Store:
     def drop_version_tables(self, version_row: dict[str, Any]) -> None:
         for key in ("member_table", "scores_table"):
             if version_row.get(key):
-                self.db.execute(f"DROP TABLE IF EXISTS {self.t(version_row[key])}")
+                self.drop_table(version_row[key])
         extra = json.loads(version_row.get("extra") or "{}")
         for table in extra.get("tables", []):
-            self.db.execute(f"DROP TABLE IF EXISTS {self.t(table)}")
+            self.drop_table(table)
 
     def runs(self, segment_id: int | None = None) -> list[dict[str, Any]]:
         where = {"segment_id": segment_id} if segment_id is not None else None
@@ -555,8 +564,6 @@ def _decode_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def _segnb_version() -> str:
     try:
-        from segnb import __version__
-
-        return __version__
-    except ImportError:  # pragma: no cover
+        return metadata.version("segnb")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
         return "unknown"

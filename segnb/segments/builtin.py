@@ -1,0 +1,196 @@
+"""The built-in creation methods: rules, segment sets and SQL tables (uploads: upload.py).
+
+Each is a :class:`~segnb.segments.methods.Method` registered exactly like
+the lookalike and prediction plugins.
+
+Examples
+--------
+>>> RulesMethod().uses({"rule": to_json(parse_rule("in_segment(vip)"))})   # doctest: +SKIP
+[('vip', 'in_segment')]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from segnb.catalog.model import Entity
+from segnb.errors import CatalogError, InvalidValueError, UploadError, first_line
+from segnb.hints import did_you_mean
+from segnb.lang.nodes import InSegment, Node, Score, SegmentRef, SetOp, from_json, to_json, walk
+from segnb.lang.parse import is_set_expression
+from segnb.segments.context import Context
+from segnb.segments.methods import Built
+from segnb.segments.sets import refs, set_query, set_tree
+from segnb.segments.upload import unmatched_extra
+
+__all__ = ["RulesMethod", "SetsMethod", "TableMethod", "is_sets", "source_ids"]
+
+
+def is_sets(rules: Any) -> bool:
+    """Whether a body is a set expression over segments (``vip & active``)."""
+    if isinstance(rules, (SetOp, SegmentRef)):
+        return True
+    return isinstance(rules, str) and is_set_expression(rules)
+
+
+def _tree_uses(tree: dict[str, Any] | None) -> list[tuple[str, str]]:
+    if not tree:
+        return []
+    out = []
+    for node in walk(from_json(tree)):
+        if isinstance(node, InSegment):
+            out.append((node.name, "in_segment"))
+        elif isinstance(node, Score):
+            out.append((node.name, "score"))
+        elif isinstance(node, SegmentRef):
+            out.append((node.name, "set input"))
+    return out
+
+
+class RulesMethod:
+    """``method="rules"``: a rule of the rule language, compiled to one query."""
+
+    name = "rules"
+    redefinable = True
+
+    def prepare(self, ctx: Context, name: str, *, entity: Any, as_of: Any, rules: Any):
+        ent = ctx.entity(entity)
+        if isinstance(rules, str):
+            tree = ctx.parse(rules, ent)
+            text = rules
+        elif isinstance(rules, Node):
+            tree, text = ctx.parse(rules, ent), str(rules)
+        else:
+            raise InvalidValueError(
+                f"rules= takes rule text or a rule tree, not {type(rules).__name__}"
+            )
+        return ent, {"text": text, "rule": to_json(tree)}
+
+    def build(
+        self, ctx: Context, row: dict[str, Any], as_of: dt.date, *, retrain: bool = False,
+        check: bool = True,
+    ) -> Built:  # fmt: skip
+        ent = ctx.entity(row["entity"])
+        tree = from_json(json.loads(row["definition"])["rule"])
+        if check:
+            tree = ctx.parse(tree, ent)
+        return Built(ctx.compile(tree, ent, as_of, row["timezone"]))
+
+    def uses(self, definition: dict[str, Any]) -> list[tuple[str, str]]:
+        return _tree_uses(definition.get("rule"))
+
+
+class SetsMethod:
+    """``method="sets"``: ``&`` ``|`` ``-`` and parentheses over active segments."""
+
+    name = "sets"
+    redefinable = True
+
+    def prepare(self, ctx: Context, name: str, *, entity: Any, as_of: Any, expression: Any):
+        if not is_sets(expression):
+            raise InvalidValueError(
+                f"combine() takes a set expression like 'vip & active - churned', not {expression!r}"
+            )
+        tree = set_tree(ctx, expression)
+        text = expression if isinstance(expression, str) else str(expression)
+        names = refs(tree)
+        if name in names:
+            raise InvalidValueError(f"segment {name!r} cannot be made from itself")
+        rows = [ctx.find_row(ref) for ref in names]
+        entities = {r["entity"] for r in rows}
+        if entity is None and len(entities) == 1:
+            entity = next(iter(entities))
+        ent = ctx.entity(entity)
+        for row in rows:
+            if row["entity"] != ent.name:
+                raise InvalidValueError(
+                    f"segment {row['name']!r} holds {row['entity']}, the others {ent.name}; "
+                    "sets combine segments of one target object"
+                )
+            ctx.current(row["name"], ent, "in segment sets")
+        return ent, {"text": text, "sets": to_json(tree), "segments": names}
+
+    def build(
+        self, ctx: Context, row: dict[str, Any], as_of: dt.date, *, retrain: bool = False,
+        check: bool = True,
+    ) -> Built:  # fmt: skip
+        ent = ctx.entity(row["entity"])
+        tree = from_json(json.loads(row["definition"])["sets"])
+        return Built(set_query(tree, lambda name: ctx.member_table(name, ent, "in segment sets")))
+
+    def uses(self, definition: dict[str, Any]) -> list[tuple[str, str]]:
+        return _tree_uses(definition.get("sets"))
+
+
+def source_ids(ctx: Context, ent: Entity, definition: dict[str, Any]):
+    """Distinct non-null ids of a source table/query, cast to the entity id type."""
+    if definition.get("query"):
+        try:
+            source = ctx.con.sql(definition["query"])
+        except Exception as exc:
+            raise UploadError(f"the query of from_table does not run: {first_line(exc)}") from exc
+    else:
+        try:
+            source = ctx.catalog.table(definition["table"])
+        except CatalogError as exc:
+            raise UploadError(str(exc)) from exc
+    column = definition["id_column"]
+    if column not in source.columns:
+        raise UploadError(
+            f"{definition.get('table') or 'the query'} has no column {column!r}"
+            + did_you_mean(column, source.columns)
+            + f" (columns: {', '.join(source.columns)})"
+        )
+    col = source[column]
+    want = ent.id_dtype
+    have = col.type()
+    if (want.is_numeric() and not have.is_numeric()) or (want.is_string() and not have.is_string()):
+        raise UploadError(
+            f"column {column!r} holds {have}, but {ent.name} ids ({ent.id}) are {want}; "
+            "pick the column holding the entity id"
+        )
+    ids = col.cast(want) if have != want else col
+    return source.filter(col.notnull()).select(ids.name(ent.id)).distinct()
+
+
+class TableMethod:
+    """``method="table"``: the ids of a warehouse table or query that are entities."""
+
+    name = "table"
+
+    def prepare(
+        self, ctx: Context, name: str, *, entity: Any, as_of: Any, table: str | None = None,
+        id_column: str | None = None, query: str | None = None,
+    ):  # fmt: skip
+        if (table is None) == (query is None):
+            raise InvalidValueError(
+                "from_table() needs table='schema.table' or query='SELECT …' (one)"
+            )
+        if not id_column:
+            raise InvalidValueError(
+                "from_table() needs id_column= (the column holding the entity id)"
+            )
+        ent = ctx.entity(entity)
+        definition = {"table": table, "query": query, "id_column": id_column}
+        source_ids(ctx, ent, definition)  # validates table, column and type before writing
+        return ent, definition
+
+    def build(
+        self, ctx: Context, row: dict[str, Any], as_of: dt.date, *, retrain: bool = False,
+        check: bool = True,
+    ) -> Built:  # fmt: skip
+        ent = ctx.entity(row["entity"])
+        source = source_ids(ctx, ent, json.loads(row["definition"]))
+        entities = ctx.catalog.table(ent.table)
+        members = source.semi_join(entities, source[ent.id] == entities[ent.id])
+        return Built(
+            members,
+            extra=lambda stored, version, member_table: unmatched_extra(
+                ctx, stored, version, member_table, source
+            ),
+        )
+
+    def uses(self, definition: dict[str, Any]) -> list[tuple[str, str]]:
+        return []
