@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import numbers
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,40 +43,11 @@ from segnb.segments.status import (
     is_due,
     segment_today,
 )
-from segnb.store.bitmaps import dense_of, load_bitmap
+from segnb.segments.verify import Verification, verify
+from segnb.store.bitmaps import load_bitmap
 from segnb.times import as_date, utcnow
 
-__all__ = ["Segment", "SegmentList", "Verification", "coerce_id"]
-
-
-@dataclass(frozen=True)
-class Verification:
-    """Whether an id is in a segment's current version, and since which version."""
-
-    segment: str
-    id: Any
-    member: bool
-    version: int | None  # the current version
-    since_version: int | None  # first version of the unbroken run ending at the current one
-    since: dt.datetime | None  # when that version was written
-    since_as_of: dt.date | None
-    known: bool  # whether the id is an entity at all
-
-    def __bool__(self) -> bool:
-        return self.member
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def __repr__(self) -> str:
-        if not self.known:
-            return f"<{self.id!r} is not an entity id; not in {self.segment!r}>"
-        if not self.member:
-            return f"<{self.id!r} is not in {self.segment!r} (version {self.version})>"
-        return (
-            f"<{self.id!r} is in {self.segment!r} since version {self.since_version} "
-            f"(as of {self.since_as_of}, written {self.since:%Y-%m-%d %H:%M} UTC)>"
-        )
+__all__ = ["Segment", "SegmentList", "Verification"]
 
 
 class Segment:
@@ -372,26 +341,7 @@ class Segment:
         True
         """
         row, version = self._current()
-        ent = self.ctx.catalog.entity(row["entity"])
-        value = coerce_id(id, ent)
-        dense = dense_of(self.ctx.store, ent.name, value)
-        current = version["version"]
-        if dense is None:
-            return Verification(self.name, value, False, current, None, None, None, False)
-        store = self.ctx.store
-        if dense not in load_bitmap(store, row["id"], current):
-            return Verification(self.name, value, False, current, None, None, None, True)
-        since = version
-        for older in reversed(store.version_rows(row["id"])):
-            if older["version"] >= current:
-                continue
-            if dense not in load_bitmap(store, row["id"], older["version"]):
-                break
-            since = older
-        return Verification(
-            self.name, value, True, current, since["version"], since["finished_at"],
-            since["as_of"], True,
-        )  # fmt: skip
+        return verify(self.ctx.store, self.ctx.entity(row["entity"]), self.name, row, version, id)
 
     def export(self, path: str | os.PathLike, columns: list[str] | None = None) -> Path:
         """Write the members (and chosen entity attributes) to CSV or Parquet.
@@ -493,26 +443,6 @@ class Segment:
 
     def __hash__(self) -> int:
         return hash((id(self.ctx), self._id))
-
-
-def coerce_id(value: Any, ent: Any) -> Any:
-    """An id as the entity id column's type (``"42"`` -> 42 for integer ids)."""
-    if ent.id_dtype.is_integer():
-        if isinstance(value, bool):
-            raise InvalidValueError(
-                f"{value!r} is not a {ent.name} id ({ent.id} is a whole number)"
-            )
-        if isinstance(value, numbers.Integral):
-            return int(value)
-        try:
-            return int(str(value).strip())
-        except ValueError:
-            raise InvalidValueError(
-                f"{value!r} is not a {ent.name} id: {ent.id} holds whole numbers"
-            ) from None
-    if ent.id_dtype.is_string():
-        return str(value)
-    return value
 
 
 class SegmentList(list):
