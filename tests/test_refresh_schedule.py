@@ -6,6 +6,7 @@ Never the real user crontab: every test passes a temporary tabfile.
 from __future__ import annotations
 
 import datetime
+import datetime as dt
 import shlex
 import sys
 
@@ -151,3 +152,33 @@ def test_cli(project, capsys):
     assert "needs --daily" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["schedule", "x.ipynb", "--daily", "25:00"])
+
+
+@pytest.mark.parametrize(
+    "tz", ["America/St_Johns", "America/Havana", "Pacific/Chatham", "Australia/Lord_Howe"]
+)
+def test_once_a_day_across_the_clock_changes_of_a_year(tz):
+    """Cron fires at every machine (UTC) time the schedule can fall on; the guard lets one through
+    each local day: a skipped time runs right after the change, a repeated one runs once."""
+    from zoneinfo import ZoneInfo
+
+    from segnb.refresh.schedule import _local_times
+
+    place, utc = ZoneInfo(tz), ZoneInfo("UTC")
+    first = dt.date(2026, 1, 1)
+    for hour, minute in [(h, m) for h in range(4) for m in (0, 15, 30, 45)]:
+        at = f"{hour:02d}:{minute:02d}"
+        times = _local_times(hour, minute, place, utc, first)
+        hours, minutes = sorted({h for h, _ in times}), sorted({m for _, m in times})
+        runs: dict[dt.date, list[dt.datetime]] = {}
+        for offset in range(-1, 367):
+            day = first + dt.timedelta(days=offset)
+            for h in hours:
+                for m in minutes:
+                    fired = dt.datetime.combine(day, dt.time(h, m), tzinfo=utc)
+                    if scheduled_now(at, tz, now=fired):
+                        runs.setdefault(fired.astimezone(place).date(), []).append(fired)
+        year = [first + dt.timedelta(days=d) for d in range(365)]
+        missing = [d for d in year if d not in runs]
+        doubled = {d: r for d, r in runs.items() if len(r) > 1}
+        assert not missing and not doubled, (at, missing[:3], list(doubled.items())[:2])

@@ -135,18 +135,26 @@ def parse_value(text: str) -> Any:
 
 
 def scheduled_now(at: str, tz: str | None, now: dt.datetime | None = None) -> bool:
-    """Whether it is ``at`` (HH:MM) in ``tz`` now, give or take the 30 minutes after it.
+    """Whether it is ``at`` (HH:MM) in ``tz`` now, or up to 30 minutes later.
 
     Cron runs in the machine's time zone; a schedule in another zone with
-    daylight saving is installed at both candidate hours and this guard lets
-    the right one through.
+    daylight saving is installed at every machine time it can fall on and
+    this guard lets the right one through, once a day, following cron's rule
+    at the changes of the clock: a time that a change skips (02:30 on the
+    spring-forward day) runs right after the change, and a time that occurs
+    twice (01:30 on the fall-back day) runs at its first occurrence only.
+    The comparison is between instants, never wall-clock readings.
     """
-
     hour, minute = parse_time(at)
     now = now or dt.datetime.now(dt.timezone.utc)
-    local = now.astimezone(zone(tz))
-    target = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    return dt.timedelta(0) <= local - target < dt.timedelta(minutes=30)
+    place = zone(tz)
+    local = now.astimezone(place)
+    for day in (local.date(), local.date() - dt.timedelta(days=1)):
+        # fold=0: the first of a repeated time; a skipped time maps to the instant after the gap
+        intended = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=place)
+        if dt.timedelta(0) <= now - intended.astimezone(dt.timezone.utc) < dt.timedelta(minutes=30):
+            return True
+    return False
 
 
 # -- running ----------------------------------------------------------------------
