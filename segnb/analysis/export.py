@@ -5,6 +5,11 @@ CSV through ``COPY (query) TO STDOUT``, Parquet as Arrow record batches from a
 server-side cursor into a ``ParquetWriter``. The file appears under its name
 only when complete (written beside it, then renamed).
 
+A CSV is opened in spreadsheets, which run a cell starting with ``=``, ``+``,
+``-``, ``@``, a tab or a carriage return as a formula. Such text cells get a
+leading ``'`` (the OWASP advice against CSV injection), computed in the
+engine, unless ``raw=True``; Parquet stays byte-faithful.
+
 Examples
 --------
 >>> export_table(ws, seg.members(), "members.parquet")   # doctest: +SKIP
@@ -20,9 +25,23 @@ from typing import Any
 
 from segnb.errors import InvalidValueError, WarehouseError
 
-__all__ = ["FORMATS", "export_table"]
+__all__ = ["FORMATS", "FORMULA_START", "export_table", "neutralise_formulas"]
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
+#: what makes a spreadsheet read a text cell as a formula
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def neutralise_formulas(expr: Any) -> Any:
+    """``expr`` with a ``'`` before every text cell a spreadsheet would run as a formula."""
+    schema = expr.schema()
+    columns = {}
+    for name in expr.columns:
+        col = expr[name]
+        if schema[name].is_string():
+            col = col.re_search(FORMULA_START).ifelse("'" + col, col).name(name)
+        columns[name] = col
+    return expr.select(**columns)
 
 
 def export_format(path: Path) -> str:
@@ -32,10 +51,20 @@ def export_format(path: Path) -> str:
     return fmt
 
 
-def export_table(con: Any, expr: Any, path: str | os.PathLike) -> Path:
-    """Write ``expr`` to ``path`` (.csv with a header row, or .parquet); the path written."""
+def export_table(con: Any, expr: Any, path: str | os.PathLike, *, raw: bool = False) -> Path:
+    """Write ``expr`` to ``path`` (.csv with a header row, or .parquet); the path written.
+
+    ``raw=True`` writes CSV text cells as they are (see the module docs).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidValueError(f"export takes a file path, not {type(path).__name__}")
+    text = os.fspath(path)
+    if "\x00" in text or not _encodable(text):
+        raise InvalidValueError(f"cannot export to {text!r}: the path has a NUL or broken character")
     target = Path(path).expanduser()
     fmt = export_format(target)
+    if fmt == "csv" and not raw:
+        expr = neutralise_formulas(expr)
     if not target.parent.exists():
         raise InvalidValueError(
             f"cannot export to {str(target)!r}: folder {str(target.parent)!r} does not exist"
@@ -78,3 +107,11 @@ def export_table(con: Any, expr: Any, path: str | os.PathLike) -> Path:
         with contextlib.suppress(OSError):
             partial.unlink()
     return target
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True

@@ -343,11 +343,15 @@ class Segment:
         row, version = self._current()
         return verify(self.ctx.store, self.ctx.entity(row["entity"]), self.name, row, version, id)
 
-    def export(self, path: str | os.PathLike, columns: list[str] | None = None) -> Path:
+    def export(
+        self, path: str | os.PathLike, columns: list[str] | None = None, *, raw: bool = False
+    ) -> Path:
         """Write the members (and chosen entity attributes) to CSV or Parquet.
 
         The engine writes the file: DuckDB's ``COPY``, or batches streamed from
-        PostgreSQL; the member set is never assembled in Python memory.
+        PostgreSQL; the member set is never assembled in Python memory. In a
+        CSV, text cells a spreadsheet would run as formulas (``=…``, ``+…``,
+        ``-…``, ``@…``) get a leading ``'``; ``raw=True`` writes them as they are.
 
         Examples
         --------
@@ -357,9 +361,13 @@ class Segment:
         ent = self.ctx.catalog.entity(row["entity"])
         expr = self.members()
         if columns:
-            columns = list(columns)
+            columns = [columns] if isinstance(columns, str) else list(columns)
+            twice = sorted({c for c in columns if columns.count(c) > 1})
+            if twice:
+                raise InvalidValueError(f"columns= names {', '.join(map(repr, twice))} twice")
             entities = self.ctx.catalog.table(ent.table)
             unknown = [c for c in columns if c not in entities.columns or c == ent.id]
+            unknown = [str(c) for c in unknown]
             if unknown:
                 raise InvalidValueError(
                     f"{ent.table!r} has no column {unknown[0]!r} to export"
@@ -369,7 +377,7 @@ class Segment:
             expr = expr.left_join(entities.select(ent.id, *columns), ent.id).select(
                 ent.id, *columns
             )
-        return export_table(self.ctx.con, expr.order_by(ent.id), path)
+        return export_table(self.ctx.con, expr.order_by(ent.id), path, raw=raw)
 
     def extend(self, expires: Any) -> Segment:
         """Move the expiry date (None: never expires); refused before a using plan's end."""

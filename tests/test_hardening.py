@@ -1,0 +1,71 @@
+"""Hostile input and faults: each case failed before its fix (SPEC §6, issue list "Hardening")."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from segnb.catalog.model import Catalog
+from segnb.errors import InvalidValueError
+from segnb.workspace import Workspace
+
+IDS = ['=HYPERLINK("http://evil.example","x")', "@cmd", "+1", "-2", "\tx", "plain", " =x"]
+
+
+@pytest.fixture
+def people(backend, tmp_path):
+    """A workspace over a table of its own whose string ids and labels look like formulas."""
+    con = backend.con
+    if backend.name == "duckdb":
+        import ibis
+
+        con = ibis.duckdb.connect(str(tmp_path / "people.duckdb"))
+    table = f"people_{uuid.uuid4().hex[:8]}"
+    frame = pd.DataFrame({"pid": IDS, "label": [f"={i}+1" for i in range(len(IDS))],
+                          "n": range(len(IDS))})  # fmt: skip
+    con.create_table(table, frame)
+    catalog = Catalog.load({"entities": {"people": {"table": table, "id": "pid"}}}, con)
+    ws = Workspace(con, catalog)
+    schema = f"s_{uuid.uuid4().hex[:8]}"
+    ws.open_store(schema, owner="tester")
+    ws.from_table("everyone", table=table, id_column="pid")
+    yield ws
+    if backend.name == "postgres":
+        con.raw_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE').close()
+        con.drop_table(table)
+    else:
+        con.disconnect()
+
+
+def test_csv_export_neutralises_formula_cells(people, tmp_path):
+    seg = people.segment("everyone")
+    path = seg.export(tmp_path / "out.csv", columns=["label", "n"])
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    got = {r["pid"]: r for r in rows}
+    for raw in IDS:
+        safe = "'" + raw if raw[:1] in "=+-@\t" else raw
+        assert safe in got, (raw, sorted(got))
+        assert got[safe]["label"].startswith("'=")
+    assert got["plain"]["n"] != "" and not got["plain"]["n"].startswith("'")
+    raw = seg.export(tmp_path / "raw.csv", raw=True)
+    assert set(pd.read_csv(raw, keep_default_na=False)["pid"]) == set(IDS)
+    parquet = seg.export(tmp_path / "out.parquet", columns=["label"])
+    table = pq.read_table(parquet).to_pandas()
+    assert set(table["pid"]) == set(IDS) and table["label"].str.startswith("=").all()
+
+
+def test_export_mistakes_are_segnb_errors(people, tmp_path):
+    seg = people.segment("everyone")
+    with pytest.raises(InvalidValueError, match="names 'label' twice"):
+        seg.export(tmp_path / "out.csv", columns=["label", "label"])
+    with pytest.raises(InvalidValueError, match="NUL or broken character"):
+        seg.export(str(tmp_path / "a\x00b.csv"))
+    with pytest.raises(InvalidValueError, match="NUL or broken character"):
+        seg.export(str(tmp_path / "a\udcffb.csv"))
+    with pytest.raises(InvalidValueError, match="file path"):
+        seg.export(42)
