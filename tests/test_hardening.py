@@ -10,8 +10,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from segnb.catalog.model import Catalog
-from segnb.errors import InvalidValueError
+from segnb.errors import InvalidValueError, SegnbError, UploadError
 from segnb.workspace import Workspace
+
+pytest_plugins = ("store_helpers",)
 
 IDS = ['=HYPERLINK("http://evil.example","x")', "@cmd", "+1", "-2", "\tx", "plain", " =x"]
 
@@ -69,3 +71,50 @@ def test_export_mistakes_are_segnb_errors(people, tmp_path):
         seg.export(str(tmp_path / "a\udcffb.csv"))
     with pytest.raises(InvalidValueError, match="file path"):
         seg.export(42)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "SELECT user_id FROM users; DROP TABLE merchant_tags",
+        "DROP TABLE merchant_tags",
+        "DELETE FROM merchant_tags RETURNING merchant_id",
+        "WITH gone AS (DELETE FROM merchant_tags RETURNING merchant_id) SELECT * FROM gone",
+        "SELECT user_id INTO copied_users FROM users",
+        "CREATE TABLE evil AS SELECT user_id FROM users",
+        "SELECT user_id FROM users;;; UPDATE users SET age = 0",
+    ],
+)
+def test_from_table_query_must_be_one_read_only_select(store_ws, query):
+    ws = store_ws
+    before = ws.con.table("merchant_tags").count().execute()
+    with pytest.raises(UploadError, match="from_table"):
+        ws.from_table("q", query=query, id_column="user_id")
+    assert ws.con.table("merchant_tags").count().execute() == before
+    assert "copied_users" not in ws.con.list_tables() and "evil" not in ws.con.list_tables()
+    assert ws.segment_names() == []
+    assert ws.from_table(
+        "ok", query="SELECT user_id FROM users WHERE age > 30;", id_column="user_id"
+    )
+
+
+def test_from_table_write_functions_are_refused_on_postgres(store_ws):
+    ws = store_ws
+    if ws.backend != "postgres":
+        pytest.skip("PostgreSQL's read-only transactions; DuckDB has no write functions")
+    ws.con.raw_sql("CREATE SEQUENCE IF NOT EXISTS hardening_seq").close()
+    with pytest.raises(UploadError, match="read-only"):
+        ws.from_table("q", query="SELECT nextval('hardening_seq') AS user_id", id_column="user_id")
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [
+        ({"table": 42, "id_column": "user_id"}, "table= takes a table name"),
+        ({"table": "users", "id_column": 7}, "id_column="),
+        ({"query": 42, "id_column": "user_id"}, "query= takes the text"),
+    ],
+)
+def test_from_table_argument_types(store_ws, kw, message):
+    with pytest.raises(SegnbError, match=message):
+        store_ws.from_table("q", **kw)

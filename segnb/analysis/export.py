@@ -60,7 +60,9 @@ def export_table(con: Any, expr: Any, path: str | os.PathLike, *, raw: bool = Fa
         raise InvalidValueError(f"export takes a file path, not {type(path).__name__}")
     text = os.fspath(path)
     if "\x00" in text or not _encodable(text):
-        raise InvalidValueError(f"cannot export to {text!r}: the path has a NUL or broken character")
+        raise InvalidValueError(
+            f"cannot export to {text!r}: the path has a NUL or broken character"
+        )
     target = Path(path).expanduser()
     fmt = export_format(target)
     if fmt == "csv" and not raw:

@@ -15,6 +15,9 @@ import datetime as dt
 import json
 from typing import Any
 
+import sqlglot
+from sqlglot import expressions as exp
+
 from segnb.catalog.model import Entity
 from segnb.errors import CatalogError, InvalidValueError, UploadError, first_line
 from segnb.hints import did_you_mean
@@ -25,7 +28,7 @@ from segnb.segments.methods import Built
 from segnb.segments.sets import refs, set_query, set_tree
 from segnb.segments.upload import unmatched_extra
 
-__all__ = ["RulesMethod", "SetsMethod", "TableMethod", "is_sets", "source_ids"]
+__all__ = ["RulesMethod", "SetsMethod", "TableMethod", "is_sets", "read_only_query", "source_ids"]
 
 
 def is_sets(rules: Any) -> bool:
@@ -124,11 +127,62 @@ class SetsMethod:
         return _tree_uses(definition.get("sets"))
 
 
+#: statements that write or change the session: never in a from_table query
+_WRITE_NODES = (
+    "Insert Update Delete Merge Drop Create Alter TruncateTable Into Copy Command Set Pragma Use "
+    "Transaction Commit Rollback Attach Detach"
+)
+_WRITES = tuple(getattr(exp, name) for name in _WRITE_NODES.split() if hasattr(exp, name))
+
+
+def read_only_query(query: Any, dialect: str) -> str:
+    """``query`` when it is exactly one read-only SELECT (parsed, never run); else a clear error."""
+    if not isinstance(query, str) or not query.strip():
+        raise UploadError(f"query= takes the text of one SELECT statement, not {query!r}")
+    try:
+        statements = [s for s in sqlglot.parse(query, read=dialect) if s is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        raise UploadError(f"the query of from_table is not valid SQL: {first_line(exc)}") from exc
+    if len(statements) != 1:
+        raise UploadError(
+            f"the query of from_table holds {len(statements)} statements; give exactly one "
+            "SELECT (no ';' between statements)"
+        )
+    tree = statements[0]
+    writes = sorted({type(n).__name__.upper() for n in tree.walk() if isinstance(n, _WRITES)})
+    if not isinstance(tree, exp.Query) or writes:
+        what = ", ".join(writes) or type(tree).__name__.upper()
+        raise UploadError(
+            f"the query of from_table must only read: one SELECT, not {what}; write e.g. "
+            "query='SELECT uid FROM crm.high_value WHERE score > 0.8'"
+        )
+    return query.strip().rstrip(";")
+
+
+def probe_read_only(ctx: Context, sql: str) -> None:
+    """PostgreSQL: run the query once in a READ ONLY transaction, so write functions fail.
+
+    Done when the segment is made; the stored text is parsed again on every refresh.
+    """
+    if ctx.con.name != "postgres":
+        return
+    con = ctx.con.con
+    try:
+        with con.transaction(), con.cursor() as cur:
+            cur.execute("SET TRANSACTION READ ONLY")
+            cur.execute(f"SELECT count(*) FROM ({sql}) AS segnb_query")
+    except Exception as exc:
+        raise UploadError(
+            f"the query of from_table does not run read-only: {first_line(exc)}"
+        ) from exc
+
+
 def source_ids(ctx: Context, ent: Entity, definition: dict[str, Any]):
     """Distinct non-null ids of a source table/query, cast to the entity id type."""
-    if definition.get("query"):
+    if definition.get("query") is not None:
+        sql = read_only_query(definition["query"], ctx.con.name)
         try:
-            source = ctx.con.sql(definition["query"])
+            source = ctx.con.sql(sql)
         except Exception as exc:
             raise UploadError(f"the query of from_table does not run: {first_line(exc)}") from exc
     else:
@@ -168,13 +222,20 @@ class TableMethod:
             raise InvalidValueError(
                 "from_table() needs table='schema.table' or query='SELECT …' (one)"
             )
-        if not id_column:
+        if table is not None and (not isinstance(table, str) or not table.strip()):
             raise InvalidValueError(
-                "from_table() needs id_column= (the column holding the entity id)"
+                f"table= takes a table name like 'crm.high_value', not {table!r}"
+            )
+        if not id_column or not isinstance(id_column, str):
+            raise InvalidValueError(
+                f"from_table() needs id_column= (the name of the column holding the entity id), "
+                f"not {id_column!r}"
             )
         ent = ctx.entity(entity)
         definition = {"table": table, "query": query, "id_column": id_column}
         source_ids(ctx, ent, definition)  # validates table, column and type before writing
+        if query is not None:
+            probe_read_only(ctx, read_only_query(query, ctx.con.name))
         return ent, definition
 
     def build(
