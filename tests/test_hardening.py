@@ -9,8 +9,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+import segnb
+from segnb import Segment
 from segnb.catalog.model import Catalog
-from segnb.errors import InvalidValueError, SegnbError, UploadError
+from segnb.errors import InvalidValueError, SegmentStateError, SegnbError, UploadError
 from segnb.workspace import Workspace
 
 pytest_plugins = ("store_helpers",)
@@ -118,3 +120,53 @@ def test_from_table_write_functions_are_refused_on_postgres(store_ws):
 def test_from_table_argument_types(store_ws, kw, message):
     with pytest.raises(SegnbError, match=message):
         store_ws.from_table("q", **kw)
+
+
+MEMBERS = "is_member"
+
+
+def test_private_scope_holds_on_every_path(ws_factory, tmp_path):
+    alice = ws_factory(owner="alice")
+    alice.create_segment("mine", MEMBERS, as_of="2025-03-31", scope="private")
+    alice.create_segment("ours", MEMBERS, as_of="2025-03-31", shared_with=["bob"])
+    alice.plans.create("secret_push", segment="mine", channel="sms", ends="2099-01-01")
+    bob, carol = ws_factory(owner="bob"), ws_factory(owner="carol")
+    for attempt in (
+        lambda: segnb.Segment(carol, "mine").members(),
+        lambda: segnb.Segment(carol.ctx, "mine", alice.store.segment_row("mine")).size,
+        lambda: Segment(carol, "mine").export(tmp_path / "x.csv"),
+        lambda: Segment(carol, "mine").redefine(MEMBERS, scope="public"),
+        lambda: carol.segment("mine"),
+        lambda: carol.estimate("mine & ours"),
+        lambda: carol.estimate("in_segment(mine)"),
+    ):
+        with pytest.raises(SegnbError) as info:
+            attempt()
+        assert "alice" not in str(info.value) and "private" not in str(info.value)
+    with pytest.raises(SegnbError) as info:  # hints name only what carol may see
+        carol.segment("mien")
+    assert "mine" not in str(info.value).replace("'mien'", "")
+    # only the owner changes a scope; a user it is shared with may not
+    with pytest.raises(SegmentStateError, match="only the owner"):
+        bob.segment("ours").redefine(MEMBERS, scope="public")
+    with pytest.raises(SegmentStateError, match="only the owner"):
+        bob.segment("ours").redefine(MEMBERS, shared_with=["bob", "carol"])
+    assert carol.segment_names() == []
+    alice.segment("ours").redefine(MEMBERS, scope="public")
+    assert carol.segment_names() == ["ours"]
+    # plans and group counts of segments carol cannot see stay hidden
+    assert list(carol.plans.list()["name"]) == []
+    assert list(alice.plans.list()["name"]) == ["secret_push"]
+    with pytest.raises(SegnbError) as info:
+        carol.plans.get("secret_pus")
+    assert "secret_push" not in str(info.value)
+    counts = carol.groups.list().set_index("name")["segments"]
+    assert counts.get("Default Group", 0) == 1  # 'ours' only
+    # a segment used by one carol cannot see: the user is counted, not named
+    carol.create_segment("base", MEMBERS, as_of="2025-03-31")
+    alice.create_segment("hidden_user", "in_segment(base)", as_of="2025-03-31", scope="private")
+    with pytest.raises(SegmentStateError) as info:
+        carol.segment("base").delete()
+    assert "hidden_user" not in str(info.value) and "1 segment(s) of other owners" in str(
+        info.value
+    )

@@ -141,20 +141,23 @@ class Context:
         return [r for r in self.store.segment_rows(names) if self.visible(r)]
 
     def find_row(self, name: str) -> dict[str, Any]:
-        """The visible row of segment ``name``, or :class:`SegmentNotFoundError`."""
+        """The visible row of segment ``name``, or :class:`SegmentNotFoundError`.
+
+        A segment this owner may not see is not found, exactly like one that
+        does not exist: its name, owner and scope are never told.
+        """
         row = self.store.segment_row(name) if isinstance(name, str) else None
-        if row is None:
-            names = [r["name"] for r in self.visible_rows()]
-            raise SegmentNotFoundError(
-                f"no segment named {name!r}" + did_you_mean(str(name), names)
-                + " (ws.segments() lists them)"
-            )  # fmt: skip
-        if not self.visible(row):
-            raise SegmentNotFoundError(
-                f"segment {name!r} is {row['scope']} to its owner {row['owner']!r}; "
-                "ask them to share it"
-            )
+        if row is None or not self.visible(row):
+            raise SegmentNotFoundError(self.not_found(name))
         return row
+
+    def not_found(self, name: Any) -> str:
+        """ "no segment named …", with a guess among the visible segments only."""
+        names = [r["name"] for r in self.visible_rows()]
+        return (
+            f"no segment named {name!r}" + did_you_mean(str(name), names)
+            + " (ws.segments() lists them)"
+        )  # fmt: skip
 
     def segment_names(self, entity: str | None = None) -> list[str]:
         """Names of the visible segments (of one target object when given)."""

@@ -106,7 +106,16 @@ def redefine(ctx: Context, row: dict[str, Any], rules: Any, as_of: Any = None, *
     The new definition and options are stored in the same transaction that
     makes the new version current: if writing it fails, the old ones stay.
     """
-    opts = options(ctx, **{**current_options(row), **kw})
+    scope_change = {k for k in ("scope", "shared_with") if k in kw}
+    if scope_change and row["owner"] != ctx.owner:
+        raise SegmentStateError(
+            f"only the owner of segment {row['name']!r} changes its scope; "
+            f"leave out {', '.join(sorted(scope_change))}"
+        )
+    current = current_options(row)
+    if kw.get("scope") in ("public", "private") and "shared_with" not in kw:
+        current["shared_with"] = None  # a new public or private scope shares with no one
+    opts = options(ctx, **{**current, **kw})
     check_expiry(ctx, row, opts["expires_at"])
     if not getattr(get_method(row["method"]), "redefinable", False):
         raise SegmentStateError(

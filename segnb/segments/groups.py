@@ -99,7 +99,7 @@ class Groups:
 
         store = self.ctx.store
         counts: dict[str, int] = {}
-        for row in store.segment_rows():
+        for row in self.ctx.visible_rows():
             counts[row["group_name"]] = counts.get(row["group_name"], 0) + 1
         rows = store.select("groups", order="name")
         return pd.DataFrame(

@@ -31,7 +31,7 @@ def refresh_segment(
             f"{row['name']!r} is a {row['method']} segment"
         )
     if not ctx.visible(row):
-        raise SegmentNotFoundError(f"segment {row['name']!r} is private to {row['owner']!r}")
+        raise SegmentNotFoundError(ctx.not_found(row["name"]))
     status = effective_status(row, segment_today(ctx, row))
     if status == "expired":
         raise SegmentStateError(
@@ -63,8 +63,13 @@ def delete_segment(ctx: Context, row: dict[str, Any]) -> None:
         )
     users = Graph.of(ctx).users(name)
     if users:
+        seen = {r["name"] for r in ctx.visible_rows([u.user for u in users])}
+        named = [str(u) for u in users if u.user in seen]
+        hidden = len({u.user for u in users if u.user not in seen})
+        if hidden:
+            named.append(f"{hidden} segment(s) of other owners you cannot see")
         raise SegmentStateError(
-            f"segment {name!r} is used by {', '.join(map(str, users))}; delete those first"
+            f"segment {name!r} is used by {', '.join(named)}; delete those first"
         )
     store = ctx.store
     versions = store.version_rows(row["id"])

@@ -58,10 +58,15 @@ class Plans:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
+    def _visible(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Plans of segments this owner may see, and the owner's own plans."""
+        seen = {r["id"] for r in self.ctx.visible_rows()}
+        return [r for r in rows if r["segment_id"] in seen or r["owner"] == self.ctx.owner]
+
     def _row(self, name: str) -> dict[str, Any]:
-        rows = self.ctx.store.select("plans", {"name": name})
+        rows = self._visible(self.ctx.store.select("plans", {"name": name}))
         if not rows:
-            names = [r["name"] for r in self.ctx.store.select("plans")]
+            names = [r["name"] for r in self._visible(self.ctx.store.select("plans"))]
             raise SegmentNotFoundError(
                 f"no operation plan named {name!r}" + did_you_mean(name, names)
             )
@@ -119,7 +124,7 @@ class Plans:
         day = today(self.ctx.tz)
         cols = ["name", "segment", "channel", "starts", "ends", "status", "owner", "created_at"]
         rows = []
-        for r in self.ctx.store.select("plans", order="id"):
+        for r in self._visible(self.ctx.store.select("plans", order="id")):
             r = dict(r, status=plan_status(r, day))
             if (segment is None or r["segment"] == segment) and (
                 status is None or r["status"] == status
@@ -156,7 +161,7 @@ class Plans:
         return Segment(self.ctx, row["name"], row).export(path, columns=columns)
 
     def __repr__(self) -> str:
-        names = [r["name"] for r in self.ctx.store.select("plans", order="id")]
+        names = [r["name"] for r in self._visible(self.ctx.store.select("plans", order="id"))]
         return f"<segnb plans: {', '.join(names) or 'none'}>"
 
 

@@ -71,17 +71,23 @@ class Segment:
     # -- reading the row ----------------------------------------------------------
 
     def _row(self) -> dict[str, Any]:
+        """The segment's row, read afresh; every path of the handle passes here.
+
+        A segment the workspace's owner may not see (expose scope) is not found.
+        """
         store = self.ctx.store
         row = store.segment_row_by_id(self._id) if self._id is not None else None
         if row is None:
             row = store.segment_row(self.name)
             if row is None or (self._id is not None and row["id"] != self._id):
                 if self._id is None:
-                    self.ctx.find_row(self.name)  # not found: says so, with visible names only
+                    raise SegmentNotFoundError(self.ctx.not_found(self.name))
                 raise SegmentNotFoundError(
                     f"segment {self.name!r} no longer exists (deleted); ws.deleted() lists it"
                 )
             self._id = row["id"]
+        if not self.ctx.visible(row):
+            raise SegmentNotFoundError(self.ctx.not_found(self.name))
         self.name = row["name"]
         return row
 
