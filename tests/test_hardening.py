@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import time
 import uuid
 
 import pandas as pd
@@ -12,7 +13,13 @@ import pytest
 import segnb
 from segnb import Segment
 from segnb.catalog.model import Catalog
-from segnb.errors import InvalidValueError, SegmentStateError, SegnbError, UploadError
+from segnb.errors import (
+    InvalidValueError,
+    SegmentStateError,
+    SegnbError,
+    StoreError,
+    UploadError,
+)
 from segnb.workspace import Workspace
 
 pytest_plugins = ("store_helpers",)
@@ -170,3 +177,78 @@ def test_private_scope_holds_on_every_path(ws_factory, tmp_path):
     assert "hidden_user" not in str(info.value) and "1 segment(s) of other owners" in str(
         info.value
     )
+
+
+CREATE_CHILD = """
+import pathlib, time
+import segnb
+from segnb.store import store
+
+flag = pathlib.Path({flag!r})
+
+def hold(stage):
+    if stage == "members_written":
+        flag.write_text("written")
+        time.sleep(600)
+
+store.checkpoint = hold
+ws = segnb.connect({url!r})
+ws.open_store({schema!r}, owner="tester")
+ws.create_segment("buyers", "count(purchase, T-6..T) >= 1", as_of="2025-03-31")
+"""
+
+
+def test_a_failed_create_gives_its_name_up(store_ws, monkeypatch):
+    from segnb.store import store as store_module
+
+    ws = store_ws
+
+    def fail(stage):
+        if stage == "members_written":
+            raise StoreError("the disk is full")
+
+    monkeypatch.setattr(store_module, "checkpoint", fail)
+    with pytest.raises(StoreError, match="disk is full"):
+        ws.create_segment("child", MEMBERS, as_of="2025-03-31")
+    monkeypatch.undo()
+    child = ws.segment("child")
+    assert child.status == "failed" and child.version is None and "disk" in child.error
+    again = ws.create_segment("child", MEMBERS, as_of="2025-03-31")
+    assert again.status == "active" and again.size > 0
+    assert list(again.runs()["status"]) == ["succeeded"]
+    with pytest.raises(SegnbError, match="already exists"):  # a segment with members stays
+        ws.create_segment("child", MEMBERS, as_of="2025-03-31")
+
+
+def test_a_killed_create_is_reclaimed_on_the_next_open(store_ws, tmp_path):
+    import signal
+
+    from store_tools import pg_url, run_child
+
+    ws = store_ws
+    url = str(ws.path) if ws.backend == "duckdb" else pg_url(ws.con)
+    if ws.backend == "duckdb":
+        ws.con.disconnect()  # one process at a time may open a DuckDB file
+    flag = tmp_path / "written.flag"
+    proc = run_child(CREATE_CHILD.format(flag=str(flag), url=url, schema=ws.schema), wait=False)
+    try:
+        deadline = time.monotonic() + 120
+        while not flag.exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the child never reached the checkpoint"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        proc.kill()
+    again = segnb.connect(url) if ws.backend == "duckdb" else Workspace(ws.con, ws.catalog)
+    again.open_store(ws.schema, owner="tester")  # the next open sees the process is gone
+    try:
+        killed = again.segment("buyers")
+        assert killed.status == "failed" and "interrupted" in killed.error
+        assert list(killed.runs()["status"]) == ["interrupted"]
+        seg = again.create_segment("buyers", "count(purchase, T-6..T) >= 1", as_of="2025-03-31")
+        assert seg.status == "active" and seg.size > 0
+    finally:
+        if ws.backend == "duckdb":
+            again.con.disconnect()

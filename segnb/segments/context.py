@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from typing import Any
 
@@ -22,11 +23,18 @@ import ibis
 
 from segnb.catalog.model import Catalog, Entity
 from segnb.compile.rules import compile_rule
-from segnb.errors import NotAvailableError, RuleError, SegmentNotFoundError, SegmentStateError
+from segnb.errors import (
+    NotAvailableError,
+    RuleError,
+    SegmentNotFoundError,
+    SegmentStateError,
+    WarehouseError,
+)
 from segnb.hints import did_you_mean
 from segnb.lang.check import check
 from segnb.lang.nodes import InSegment, Node, Score, SegmentRef, SetOp, walk
 from segnb.lang.parse import parse_rule
+from segnb.segments.recover import sweep
 from segnb.segments.status import usable_row
 from segnb.settings import Settings
 from segnb.store.store import Store
@@ -78,6 +86,8 @@ class Context:
             self.con, self.catalog, s.store_schema, keep_versions=s.keep_versions,
             lock_wait=s.lock_wait,
         )  # fmt: skip
+        with contextlib.suppress(WarehouseError):  # a read-only session leaves them be
+            sweep(self._store)  # runs and creations of processes that were killed
         return self._store
 
     @property

@@ -23,7 +23,8 @@ from segnb.segments.context import Context
 from segnb.segments.graph import Graph
 from segnb.segments.groups import ensure_group
 from segnb.segments.options import check_name, current_options, options, split_options
-from segnb.segments.registry import get_method, write_built
+from segnb.segments.recover import reclaim
+from segnb.segments.registry import BUILTIN, get_method, write_built
 from segnb.segments.status import check_expiry, segment_today
 from segnb.times import as_date, utcnow
 
@@ -31,8 +32,15 @@ __all__ = ["create_with", "redefine"]
 
 
 def _free(ctx: Context, name: str) -> None:
+    """Refuse a name in use; a segment that failed before its first version gives its name up."""
     check_name(name)
-    if ctx.store.segment_row(name) is not None:
+    row = ctx.store.segment_row(name)
+    if row is None:
+        return
+    discard = (
+        getattr(get_method(row["method"]), "discard", None) if row["method"] in BUILTIN else None
+    )
+    if not reclaim(ctx, row, None if discard is None else lambda d: discard(ctx, d)):
         raise DuplicateNameError(
             f"a segment named {name!r} already exists; pick another name, or refresh or "
             f"delete it (ws.segment({name!r}).refresh())"
