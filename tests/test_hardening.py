@@ -252,3 +252,35 @@ def test_a_killed_create_is_reclaimed_on_the_next_open(store_ws, tmp_path):
     finally:
         if ws.backend == "duckdb":
             again.con.disconnect()
+
+
+def test_semicolon_separated_uploads(store_ws, tmp_path):
+    ws = store_ws
+    ids = ws.members(MEMBERS, as_of="2025-03-31").limit(5).to_pandas()["user_id"].tolist()
+    path = tmp_path / "list.csv"
+    path.write_text("user_id;note\n" + "".join(f"{i};x\n" for i in ids), encoding="utf-8")
+    seg = ws.upload("semi", path)
+    assert seg.size == len(ids) and seg.report["malformed"] == 0
+    odd = tmp_path / "odd.csv"
+    odd.write_text("".join(f"{i};{i},x\n" for i in ids), encoding="utf-8")  # ';' and ',' mixed
+    with pytest.raises(UploadError, match="hold ';'"):
+        ws.upload("odd", odd)
+
+
+def test_excel_formula_cells_without_values_count_as_malformed(store_ws, tmp_path):
+    import openpyxl
+
+    ws = store_ws
+    ids = ws.members(MEMBERS, as_of="2025-03-31").limit(4).to_pandas()["user_id"].tolist()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["user_id"])
+    for i in ids:
+        sheet.append([int(i)])
+    sheet.append(["=A2+1"])  # openpyxl saves no cached value: the cell reads as empty
+    sheet.append(["=A3*2"])
+    path = tmp_path / "ids.xlsx"
+    book.save(path)
+    seg = ws.upload("sheet", path)
+    assert seg.size == len(ids)
+    assert seg.report["malformed"] == 2 and seg.report["rows"] == len(ids) + 2

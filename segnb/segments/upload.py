@@ -92,6 +92,8 @@ def _check_text(path: Path) -> str:
     first = next((line for line in text.splitlines() if line.strip()), "")
     if path.suffix.lower() == ".tsv" or ("\t" in first and "," not in first):
         return "\t"
+    if ";" in first and "," not in first:  # what Excel writes where ',' is the decimal mark
+        return ";"
     return ","
 
 
@@ -144,7 +146,35 @@ def _read_excel(path: Path) -> tuple[pa.Table, int]:
         book.close()
     width = max((len(r) for r in rows), default=0)
     columns = {f"f{i}": [r[i] if i < len(r) else "" for r in rows] for i in range(width)}
-    return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}), 0
+    return pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}), _formulas(path)
+
+
+def _formulas(path: Path) -> int:
+    """Rows whose formulas were saved without a value: they hold no id, so they are malformed.
+
+    Excel saves each formula's last value; files written by other tools may
+    not, and then the cell reads as empty.
+    """
+    import openpyxl
+
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        count = 0
+        pairs = zip(
+            values.worksheets[0].iter_rows(values_only=True),
+            formulas.worksheets[0].iter_rows(values_only=True),
+            strict=False,
+        )
+        for seen, written in pairs:  # rows read as empty although a formula stands there
+            if all(v in (None, "") for v in seen) and any(
+                isinstance(f, str) and f.startswith("=") for f in written
+            ):
+                count += 1
+        return count
+    finally:
+        values.close()
+        formulas.close()
 
 
 def _cell(value: Any) -> str:
@@ -186,9 +216,14 @@ def read_ids(path: str | os.PathLike, ent: Any, id_type: str | None, column: str
                 break
         else:
             if table.num_columns > 1:
+                semi = (
+                    "; the cells hold ';': save the file with one separator"
+                    if any(";" in c for c in first)
+                    else ""
+                )
                 raise UploadError(
                     f"{file.name!r} has {table.num_columns} columns and none is named {name!r}; "
-                    f"pass column= (its first row is: {', '.join(first)})"
+                    f"pass column= (its first row is: {', '.join(first)}){semi}"
                 )
             if dtype.is_integer() and not _is_int(first[0]) and table.num_rows > 1:
                 header = True  # a title row like "customer" above the numbers
@@ -220,9 +255,12 @@ def read_ids(path: str | os.PathLike, ent: Any, id_type: str | None, column: str
     }  # fmt: skip
     samples = [s for s in bad.slice(0, SAMPLES).to_pylist()]
     if len(distinct) == 0:
+        hint = "check the file and id_type"
+        if any(isinstance(s, str) and ";" in s for s in samples):
+            hint = "the values hold ';': save the file with ',' between columns, or pass column="
         raise UploadError(
             f"{file.name!r} has no valid {name} values ({rows} rows, {report['malformed']} "
-            f"malformed, e.g. {samples[:3]!r}); check the file and id_type",
+            f"malformed, e.g. {samples[:3]!r}); {hint}",
             report,
         )
     return distinct, report, samples
