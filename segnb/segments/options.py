@@ -54,9 +54,14 @@ def check_name(name: Any, what: str = "segment") -> str:
     """``name`` when it is a usable name of a segment, group or plan."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidValueError(f"a {what} needs a non-empty name, not {name!r}")
-    if name != name.strip() or len(name) > 128 or any(ord(c) < 32 or c == "`" for c in name):
+    if (
+        name != name.strip()
+        or len(name) > 128
+        or any(ord(c) < 32 or c == "`" or 0xD800 <= ord(c) <= 0xDFFF for c in name)
+    ):
         raise InvalidValueError(
-            f"{what} name {name!r} has leading/trailing spaces, control characters or backticks, "
+            f"{what} name {name!r} has leading/trailing spaces, control or broken characters or "
+            "backticks, "
             "or is longer than 128 characters; use e.g. 'active_buyers'"
         )
     return name
@@ -77,6 +82,28 @@ def options(
     shared_with: list[str] | tuple[str, ...] | None = None,
 ) -> dict[str, Any]:
     """The validated metadata columns of a new segment (SPEC §2)."""
+    for what, value in (
+        ("group", group),
+        ("description", description),
+        ("refresh", refresh),
+        ("scenario", scenario),
+        ("tz", tz),
+        ("email", email),
+        ("scope", scope),
+    ):
+        if value is not None and not isinstance(value, str):
+            raise InvalidValueError(f"{what}= takes text, not {type(value).__name__} {value!r}")
+    if not isinstance(time_sensitive, bool):
+        raise InvalidValueError(f"time_sensitive= takes True or False, not {time_sensitive!r}")
+    if isinstance(shared_with, str):
+        shared_with = [shared_with]
+    if shared_with is not None and (
+        not isinstance(shared_with, (list, tuple, set))
+        or not all(isinstance(u, str) and u.strip() for u in shared_with)
+    ):
+        raise InvalidValueError(
+            f"shared_with= takes a list of user names like ['alice', 'bob'], not {shared_with!r}"
+        )
     if refresh not in REFRESH:
         raise InvalidValueError(f"refresh={refresh!r}; use one of {', '.join(REFRESH)}")
     if scenario is not None:

@@ -18,7 +18,15 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from segnb.errors import NotAvailableError, SegnbError, StoreError, WarehouseError, first_line
+from segnb.errors import (
+    InvalidValueError,
+    NotAvailableError,
+    SegmentBusyError,
+    SegnbError,
+    StoreError,
+    WarehouseError,
+    first_line,
+)
 from segnb.times import utcnow
 
 __all__ = ["Database", "first_line", "quote", "utcnow"]
@@ -57,6 +65,7 @@ class Database:
 
     def execute(self, sql: str, params: tuple | list = ()) -> list[tuple]:
         """Run one statement; the rows it returns (empty for DDL and DML)."""
+        _check_params(params)
         if sql.lstrip()[:6].upper() != "SELECT":
             self.on_write()
         try:
@@ -77,6 +86,7 @@ class Database:
 
     def dicts(self, sql: str, params: tuple | list = ()) -> list[dict[str, Any]]:
         """Rows as dicts (column names from the driver)."""
+        _check_params(params)
         if self.dialect == "duckdb":
             cur = self.raw.execute(sql, list(params)) if params else self.raw.execute(sql)
             names = [d[0] for d in cur.description]
@@ -124,13 +134,27 @@ class Database:
             self.on_write()  # committed or rolled back: what was read inside is stale
 
 
+def _check_params(params: tuple | list) -> None:
+    """Text values the drivers cannot send (NUL, lone surrogates) are a clear error, not a crash."""
+    for value in params:
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidValueError(
+                    f"{value!r} holds a broken character (a lone surrogate); use plain text"
+                ) from None
+            if "\x00" in value:
+                raise InvalidValueError(f"{value!r} holds a NUL character; use plain text")
+
+
 def _driver_error(exc: BaseException, sql: str) -> SegnbError:
     text = first_line(exc)
     low = text.lower()
     if "lock" in low and ("timeout" in low or "not available" in low or "could not obtain" in low):
         return StoreError(f"the segment store is busy (another session holds a lock): {text}")
-    if "conflict" in low:
-        return StoreError(
+    if "conflict" in low:  # DuckDB's write-write conflict: the other write stands
+        return SegmentBusyError(
             f"another session changed the same segment at the same time ({text}); try again"
         )
     head = " ".join(sql.split())[:120]
