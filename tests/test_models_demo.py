@@ -120,6 +120,7 @@ def test_labels_defined_by_rules_are_left_out(ws):
         positive="did(purchase, T-6..T)",
         as_of=END,
         train_as_of=END - datetime.timedelta(days=7),
+        mode="lookalike",
         model="logistic",
         tendency="high_precision",
         exclude=["trade_cnt_7d"],
@@ -128,8 +129,10 @@ def test_labels_defined_by_rules_are_left_out(ws):
         progress=False,
     )
     e = res.evaluation()
-    assert e["mode"] == "positive-unlabelled"
+    assert e["mode"] == "look-alike" and e["sample"] == "positive-unlabelled"
     assert {"purchase", "trade_cnt_7d"} <= set(e["excluded"])
+    assert "gives the label away" in e["exclusions"]["purchase"]
+    assert e["exclusions"]["trade_cnt_7d"] == "excluded by the caller"
     assert not [f for f in res.plan.features if f.source in ("purchase", "trade_cnt_7d")]
     assert "login" in {
         f.source for f in res.plan.features

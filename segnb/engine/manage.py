@@ -81,12 +81,12 @@ def segment_names(ws: Workspace, entity: str | None = None) -> list[str]:
 
 
 def score_names(ws: Workspace, entity: str | None = None) -> list[str]:
-    """Visible AI prediction segments: the names ``score(name)`` takes in rules."""
+    """Visible AI prediction and lookalike segments: the names ``score(name)`` takes in rules."""
     return [
         r["name"]
         for r in ws.store.segment_rows()
         if visible(ws, r)
-        and r["method"] == "prediction"
+        and r["method"] in ("prediction", "lookalike")
         and (entity is None or r["entity"] == entity)
     ]
 

@@ -54,7 +54,15 @@ KINDS = {
     "count": "number of events in the window",
     "sum": "sum of an event field over the window",
     "recency": "days from the last event (within the longest window) to the end of the as-of day",
+    # history features (``history=True``, the forecast mode); a window of None means "ever"
+    "active_days": "days with at least one event in the window",
+    "mean": "mean of an event field over the window (unknown without events)",
+    "trend": "events in the window minus events in the window of the same length before it",
+    "tenure": "days from the first event ever to the end of the as-of day (unknown if none)",
+    "last_seen": "days from the last event ever to the end of the as-of day (unknown if none)",
 }
+#: kinds computed over all events up to the as-of day (window None) or over two windows
+HISTORY_KINDS = ("active_days", "mean", "trend", "tenure", "last_seen")
 
 
 @dataclass(frozen=True)
@@ -80,11 +88,21 @@ class Feature:
     def description(self) -> str:
         if self.kind == "one_hot":
             return f"{self.source} = {self.value!r}"
-        if self.kind in ("count", "sum"):
-            what = f"{self.source}.{self.field}" if self.field else self.source
-            return f"{self.kind}({what}, T-{self.window - 1}..T)"
+        what = f"{self.source}.{self.field}" if self.field else self.source
+        span = "ever" if self.window is None else f"T-{self.window - 1}..T"
+        if self.kind in ("count", "sum", "active_days"):
+            return f"{self.kind}({what}, {span})"
+        if self.kind == "mean":
+            return f"avg({what}, {span})"
+        if self.kind == "trend":
+            w = self.window
+            return f"count({what}, {span}) - count({what}, T-{2 * w - 1}..T-{w})"
         if self.kind == "recency":
             return f"days since last {self.source}"
+        if self.kind == "tenure":
+            return f"days since first {self.source} ever"
+        if self.kind == "last_seen":
+            return f"days since last {self.source} ever"
         if self.kind == "days_since":
             return f"days since {self.source}"
         return self.source
@@ -193,6 +211,7 @@ def build_features(
     min_share: float = 0.005,
     features: dict[str, Any] | Sequence[Feature] | None = None,
     ids: Any = None,
+    history: bool = False,
 ) -> FeaturePlan:
     """The feature table of a target object as of a date.
 
@@ -221,6 +240,11 @@ def build_features(
     ids
         Optional Ibis table whose first column (or the id column) restricts
         the entities, e.g. a training sample; the event scan is restricted too.
+    history
+        Also the history of every event (the forecast mode): active days and
+        trend (the window against the one before) per window, means of its
+        numeric fields, and over all events up to ``as_of`` the count, active
+        days, sums, means, tenure (days since the first) and days since the last.
 
     Returns
     -------
@@ -240,7 +264,7 @@ def build_features(
         if not 0 <= float(min_share) < 1:
             raise InvalidValueError(f"min_share must be in [0, 1), not {min_share!r}")
         builder = FeatureBuilder(catalog, ent, day, zone, windows, None)
-        candidates = builder.discover(int(max_categories), float(min_share))
+        candidates = builder.discover(int(max_categories), float(min_share), bool(history))
         chosen, excluded = _exclude(candidates, exclude, ent, catalog)
     builder = FeatureBuilder(catalog, ent, day, zone, windows, ids)
     table = builder.build(chosen)
@@ -252,7 +276,7 @@ def build_features(
         features=tuple(chosen),
         table=table,
         excluded=tuple(excluded),
-        settings={"max_categories": max_categories, "min_share": min_share},
+        settings={"max_categories": max_categories, "min_share": min_share, "history": history},
     )
 
 
