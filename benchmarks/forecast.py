@@ -58,6 +58,7 @@ CDNOW_CATALOG = {
 
 def cdnow(lifetimes_python: str, out: Path, seed: int = 0) -> dict:
     import duckdb
+    import pandas as pd
 
     subprocess.run(
         [lifetimes_python, str(HERE / "forecast_bgnbd.py"), str(out),
@@ -75,7 +76,10 @@ def cdnow(lifetimes_python: str, out: Path, seed: int = 0) -> dict:
     ids = np.array([r[0] for r in con.execute("SELECT customer_id FROM customers").fetchall()])
     test = np.random.default_rng(seed).random(len(ids)) < 0.3
     con.execute("CREATE TABLE split (customer_id BIGINT, test BOOLEAN)")
-    con.executemany("INSERT INTO split VALUES (?, ?)", [(int(i), bool(t)) for i, t in zip(ids, test)])
+    con.executemany(
+        "INSERT INTO split VALUES (?, ?)",
+        [(int(i), bool(t)) for i, t in zip(ids, test, strict=True)],
+    )
     con.close()
 
     ws = segnb.connect(f"duckdb:///{path}", catalog=CDNOW_CATALOG)
@@ -89,15 +93,13 @@ def cdnow(lifetimes_python: str, out: Path, seed: int = 0) -> dict:
     e = res.evaluation()
     scores, _ = rescore(ws, res.model, audience=test_ids, as_of=e["feature_date"])
     got = scores.to_pyarrow().to_pandas().set_index("customer_id")
-    import pandas as pd
-
     bg = pd.read_csv(out / "bgnbd.csv").set_index("customer_id")
     held = bg.loc[ids[test]]
     y = (held["holdout_purchases"] > 0).to_numpy().astype(int)
     s_segnb = got.loc[held.index, "score"].to_numpy()
     s_bg = held["expected"].to_numpy()
     result = {
-        "customers": int(len(ids)), "test_customers": int(test.sum()), "test_positive_rate": float(y.mean()),
+        "customers": len(ids), "test_customers": int(test.sum()), "test_positive_rate": float(y.mean()),
         "segnb": {"roc_auc": float(roc_auc_score(y, s_segnb)), "lift_20": lift(y, s_segnb, 0.2),
                   "model": e["model"], "candidates": e["candidates"], "mode": e["mode"],
                   "feature_date": e["feature_date"], "label_window": e["label_window"],
@@ -169,7 +171,10 @@ def main(argv=None) -> int:
             report["demo"] = demo(out)
     print(json.dumps(report, indent=2))
     c = report["cdnow"]
-    ok = c["segnb"]["roc_auc"] > c["bgnbd"]["roc_auc"] and c["segnb"]["lift_20"] > c["bgnbd"]["lift_20"]
+    ok = (
+        c["segnb"]["roc_auc"] > c["bgnbd"]["roc_auc"]
+        and c["segnb"]["lift_20"] > c["bgnbd"]["lift_20"]
+    )
     if "demo" in report:
         ok = ok and report["demo"]["ratio_to_true_label_model"] >= 0.97
     return 0 if ok else 1

@@ -20,15 +20,23 @@ from lifetimes.utils import calibration_and_holdout_data
 
 
 def main(out_dir: str, calibration_end: str, observation_end: str) -> None:
-    raw = load_dataset("CDNOW_master.txt", header=0, sep=r"\s+",
-                       names=["customer_id", "date", "number_of_cds", "dollar_value"])
+    raw = load_dataset(
+        "CDNOW_master.txt",
+        header=0,
+        sep=r"\s+",
+        names=["customer_id", "date", "number_of_cds", "dollar_value"],
+    )
     raw["date"] = pd.to_datetime(raw["date"].astype(str), format="%Y%m%d")
     raw[["customer_id", "date", "dollar_value"]].rename(
         columns={"date": "ts", "dollar_value": "amount"}
     ).to_csv(os.path.join(out_dir, "transactions.csv"), index=False)
     summary = calibration_and_holdout_data(
-        raw, "customer_id", "date", calibration_period_end=calibration_end,
-        observation_period_end=observation_end, freq="D",
+        raw,
+        "customer_id",
+        "date",
+        calibration_period_end=calibration_end,
+        observation_period_end=observation_end,
+        freq="D",
     )
     bgf = BetaGeoFitter(penalizer_coef=0.0)
     bgf.fit(summary["frequency_cal"], summary["recency_cal"], summary["T_cal"])
@@ -36,8 +44,13 @@ def main(out_dir: str, calibration_end: str, observation_end: str) -> None:
     expected = bgf.conditional_expected_number_of_purchases_up_to_time(
         horizon, summary["frequency_cal"], summary["recency_cal"], summary["T_cal"]
     )
-    out = pd.DataFrame({"customer_id": summary.index, "expected": expected.to_numpy(),
-                        "holdout_purchases": summary["frequency_holdout"].to_numpy()})
+    out = pd.DataFrame(
+        {
+            "customer_id": summary.index,
+            "expected": expected.to_numpy(),
+            "holdout_purchases": summary["frequency_holdout"].to_numpy(),
+        }
+    )
     out.to_csv(os.path.join(out_dir, "bgnbd.csv"), index=False)
     print("BG/NBD", dict(bgf.params_), "customers", len(out))
 

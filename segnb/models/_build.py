@@ -274,7 +274,7 @@ class FeatureBuilder:
             elif f.kind == "mean":
                 value = rows[f.field].cast("float64").mean(where=where)
             elif f.kind == "active_days":
-                value = ago.floor().nunique(where=where)
+                value = (-ago).floor().nunique(where=where)  # the day: -1 is the as-of day
             elif f.kind == "trend":
                 w = f.window
                 before = self._days(rows[source.time], self.day - (2 * w - 1) * ONE_DAY,
