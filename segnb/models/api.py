@@ -48,6 +48,7 @@ from segnb.models._sampling import (
     _threads,
     _training_rows,
 )
+from segnb.models.backtest import run_backtest, samples
 from segnb.models.features import FeaturePlan, build_features, label_columns
 from segnb.models.forecast import exclusions, label_history, resolve_dates
 from segnb.models.saved import SegmentModel
@@ -228,7 +229,6 @@ def predict(
     PredictionResult
     """
     from segnb.models import estimators as est
-    from segnb.models.backtest import run_backtest, samples
 
     if tendency not in est.TENDENCIES:
         raise InvalidValueError(f"tendency={tendency!r} is not one of {', '.join(est.TENDENCIES)}")

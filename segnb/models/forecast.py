@@ -39,6 +39,7 @@ import numpy as np
 
 from segnb.engine.rules import Change, Node, Tag, Window, walk
 from segnb.errors import InvalidValueError
+from segnb.models.features import label_columns
 
 __all__ = [
     "MODES",
@@ -179,8 +180,6 @@ def exclusions(rules: dict[str, list[Node]], mode: str, user: Iterable[str] = ()
     in forecast mode they stay (their history up to the training date is
     the best predictor). ``user`` are the caller's own exclusions.
     """
-    from segnb.models.features import label_columns
-
     out: dict[str, str] = {}
     for name in user:
         out[name] = "excluded by the caller"
@@ -196,8 +195,6 @@ def exclusions(rules: dict[str, list[Node]], mode: str, user: Iterable[str] = ()
 
 def label_history(rules: dict[str, list[Node]], mode: str) -> list[str]:
     """Forecast mode: the label's own tags and events, kept in the features up to the training date."""
-    from segnb.models.features import label_columns
-
     if mode != "forecast":
         return []
     return sorted(label_columns([t for trees in rules.values() for t in trees]))
