@@ -13,6 +13,7 @@ from models_oracle import features as oracle_features
 from segnb.engine.parse import parse_rule
 from segnb.engine.workspace import Workspace
 from segnb.errors import InvalidValueError
+from segnb.models._sampling import _training_rows
 from segnb.models.api import predict
 from segnb.models.features import HISTORY_KINDS, build_features
 from segnb.models.forecast import (
@@ -163,7 +164,7 @@ def test_both_samples_from_the_training_date(duckdb_backend):
     ws = Workspace(duckdb_backend.con, duckdb_backend.catalog)
     res = predict(ws, audience="did(login, T-29..T)", positive=BUYERS, horizon="7d",
                   negative="did(view_product, T-6..T) and not did(purchase, T-6..T)",
-                  as_of=DEMO_END, backtest=False, exclude=["trade_cnt_7d"], **FAST)  # fmt: skip
+                  as_of=DEMO_END, backtest=False, exclude="trade_cnt_7d", **FAST)  # fmt: skip
     e = res.evaluation()
     assert e["mode"] == "forecast" and e["sample"] == "supervised" and "backtest" not in e
     assert (
@@ -172,8 +173,6 @@ def test_both_samples_from_the_training_date(duckdb_backend):
     assert e["exclusions"] == {"trade_cnt_7d": "excluded by the caller"}
     assert {"purchase", "view_product"} <= set(e["label_history"])
     # the training rows are the features of 2025-03-24, for positives and negatives alike
-    from segnb.models._sampling import _training_rows
-
     plan = res.plan
     users = duckdb_backend.catalog.table("users")
     P, N = users.filter(users.user_id <= 40), users.filter(users.user_id.between(41, 80))

@@ -12,6 +12,7 @@ from segnb.engine.methods import get_method, method_names
 from segnb.errors import SegnbError, UnknownNameError
 from segnb.models.api import SampleSizeError
 from segnb.models.saved import ModelVersionError
+from segnb.reports.page import SegmentReport
 
 pytest_plugins = ("store_helpers",)
 
@@ -60,6 +61,10 @@ def test_prediction_segment(inputs):
     bt = seg.backtest()
     assert bt["available"] and bt["trained_on"] == "2025-03-03" and bt["roc_auc"] > 0.6
     assert 0 <= bt["brier"] <= 1 and sum(r["weight"] for r in bt["reliability"]) > 0
+    # the report shows the backtest and its calibration
+    section = SegmentReport(ws, "will_view").model()
+    assert section.data["backtest"] == bt and "Backtest" in section.html
+    assert section.html.count("<tr>") >= len(bt["reliability"]) and "observed rate" in section.html
     scores = _frame(seg.scores())
     assert len(scores) == DEMO_USERS and scores["score"].between(0, 1).all()
     members = set(seg.members().to_pandas()["user_id"])

@@ -236,6 +236,8 @@ def predict(
     if model != "auto" and model not in est.MODELS:
         raise InvalidValueError(f"model={model!r} is not one of auto, {', '.join(est.MODELS)}")
     ent, day, tz = _context(ws, entity, as_of)
+    exclude = [exclude] if isinstance(exclude, str) else list(exclude)
+    exclude_rules = list(exclude_rules)
     given = dict(rules or {})
     unknown = set(given) - {"audience", "positive", "negative"}
     if unknown:
@@ -254,14 +256,14 @@ def predict(
     if forecast and rule_a is not None:
         A = ws.members(rule_a, train_day, ent).select(ent.id)  # the audience on the training date
     s = samples(A, P, N, ent.id, forecast)
-    label_rules = {"positive": [*exclude_rules, rule_p], "negative": [rule_n]}
+    label_rules = {"label": [*exclude_rules, rule_p, rule_n]}
     why = exclusions(label_rules, dates.mode, exclude)
     dropped = [*exclude, *sorted(label_columns([*exclude_rules, rule_p, rule_n]))]
 
     bar = _bar(4 + len(models) + (1 if forecast and backtest else 0), "segnb predict", progress)
     with bar, _threads(n_jobs):
         plan = build_features(ws.catalog, ent, as_of=train_day, tz=tz, windows=windows,
-                              exclude=list(exclude) if forecast else dropped,
+                              exclude=exclude if forecast else dropped,
                               history=forecast)  # fmt: skip
         bar.update()
         take_pos = min(s.n_positive, max(1, int(max_rows) // 2))

@@ -175,8 +175,9 @@ def resolve_dates(
 def exclusions(rules: dict[str, list[Node]], mode: str, user: Iterable[str] = ()) -> dict[str, str]:
     """What is left out of the features and why, by source name.
 
-    ``rules`` maps ``"positive"``/``"negative"`` to the rule trees behind
-    them. In look-alike mode their tags, attributes and events are left out;
+    ``rules`` maps a name to rule trees that define the label (those of the
+    positive and negative samples). In look-alike mode their tags,
+    attributes and events are left out;
     in forecast mode they stay (their history up to the training date is
     the best predictor). ``user`` are the caller's own exclusions.
     """
@@ -185,11 +186,10 @@ def exclusions(rules: dict[str, list[Node]], mode: str, user: Iterable[str] = ()
         out[name] = "excluded by the caller"
     if mode == "forecast":
         return out
-    for what, trees in rules.items():
+    for trees in rules.values():
         for name in sorted(label_columns(trees)):
-            out.setdefault(
-                name, f"read by the {what} rule: on the label's own date it gives the label away"
-            )
+            out.setdefault(name, "read by the positive or negative sample's rule: on the "
+                           "label's own date it gives the label away")  # fmt: skip
     return out
 
 
