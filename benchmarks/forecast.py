@@ -20,7 +20,7 @@ Two questions, each answered on held-out entities:
 ``lifetimes`` is not a segnb dependency: give the interpreter of an
 environment that has it (``pip install lifetimes 'pandas<2.2' 'numpy<2'``)::
 
-    python benchmarks/forecast.py --lifetimes-python /path/to/venv/bin/python [--out DIR]
+    python benchmarks/forecast.py --lifetimes-python /path/to/venv/bin/python [--out DIR] [--seeds 5]
 """
 
 from __future__ import annotations
@@ -162,11 +162,20 @@ def main(argv=None) -> int:
                         help="python of an environment with lifetimes installed")  # fmt: skip
     parser.add_argument("--out", default=None, help="working directory (default: a temporary one)")
     parser.add_argument("--skip-demo", action="store_true")
+    parser.add_argument("--seeds", type=int, default=1,
+                        help="CDNOW: also repeat with other 70/30 splits (seeds 1..N-1)")  # fmt: skip
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out or tmp)
         out.mkdir(parents=True, exist_ok=True)
         report = {"cdnow": cdnow(args.lifetimes_python, out)}
+        if args.seeds > 1:
+            report["cdnow_splits"] = [
+                {"seed": seed, **{k: r[k] for k in ("segnb", "bgnbd")}}
+                for seed, r in (
+                    (s, cdnow(args.lifetimes_python, out, s)) for s in range(args.seeds)
+                )
+            ]
         if not args.skip_demo:
             report["demo"] = demo(out)
     print(json.dumps(report, indent=2))
