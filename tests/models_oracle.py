@@ -94,7 +94,11 @@ def features(frames, entity, plan, tz: str = "UTC") -> pd.DataFrame:
             if f.origin != "event" or f.table != source.table:
                 continue
             mine = rows[names == f.source]
-            if f.kind in ("count", "sum"):
+            if f.kind in HISTORY or (f.kind in ("count", "sum") and f.window is None):
+                value = _history(frame, source, f, as_of, tz)
+                fill = 0.0 if f.kind in ("count", "sum", "active_days", "trend") else np.nan
+                out[f.name] = value.reindex(base.index).fillna(fill).astype(float)
+            elif f.kind in ("count", "sum"):
                 mine = mine[
                     _in_days(mine[source.time], as_of - (f.window - 1) * ONE_DAY, as_of, tz)
                 ]
@@ -106,7 +110,43 @@ def features(frames, entity, plan, tz: str = "UTC") -> pd.DataFrame:
             else:
                 last = _days_before_end(mine[source.time], as_of, tz).groupby(mine[source.id]).min()
                 out[f.name] = last.reindex(base.index).fillna(float(lookback + 1)).astype(float)
-    return out[plan.names]
+    return out[plan.names].copy()
+
+
+HISTORY = ("active_days", "mean", "trend", "tenure", "last_seen")
+
+
+def _history(frame, source, f, as_of: datetime.date, tz: str) -> pd.Series:
+    """A history feature (``build_features(history=True)``) per entity id, from the raw events."""
+    times = _as_time(frame[source.time])
+    rows = frame[times < _midnight(as_of + ONE_DAY, times, tz)]
+    if source.name:
+        rows = rows[rows[source.name] == f.source]
+    ago = _days_before_end(rows[source.time], as_of, tz)
+
+    def within(first_back: int, last_back: int) -> pd.Series:
+        return _in_days(rows[source.time], as_of - first_back * ONE_DAY,
+                        as_of - last_back * ONE_DAY, tz)  # fmt: skip
+
+    inside = within(f.window - 1, 0) if f.window is not None else pd.Series(True, rows.index)
+    ids = rows[source.id]
+    if f.kind == "count":
+        return inside.groupby(ids).sum().astype(float)
+    if f.kind == "sum":
+        return rows[f.field].where(inside).groupby(ids).sum(min_count=1)
+    if f.kind == "mean":
+        return rows[f.field].where(inside).astype(float).groupby(ids).mean()
+    if f.kind == "active_days":
+        day = np.floor(-ago).where(inside)  # -1: the as-of day, -2: the day before, ...
+        return day.groupby(ids).nunique().astype(float)
+    if f.kind == "trend":
+        before = within(2 * f.window - 1, f.window)
+        return inside.groupby(ids).sum().astype(float) - before.groupby(ids).sum().astype(float)
+    if f.kind == "tenure":
+        return ago.groupby(ids).max()
+    if f.kind == "last_seen":
+        return ago.groupby(ids).min()
+    raise AssertionError(f"no oracle for {f.kind}")
 
 
 def assert_frames_close(got: pd.DataFrame, want: pd.DataFrame) -> None:

@@ -11,6 +11,7 @@ from conftest import DEMO_END, DEMO_USERS
 from segnb.errors import SegnbError, UnknownNameError
 from segnb.models.api import SampleSizeError
 from segnb.models.saved import ModelVersionError
+from segnb.reports.page import SegmentReport
 from segnb.segments.registry import get_method, method_names
 
 pytest_plugins = ("store_helpers",)
@@ -52,7 +53,18 @@ def test_prediction_segment(inputs):
     for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "threshold", "counts"):
         assert key in e, key
     assert e["counts"]["audience"] == DEMO_USERS and e["roc_auc"] > 0.6
-    assert "view_product" in e["excluded"]  # the positive's rule defines the label
+    # forecast mode: the positive's rule reads T-13..T, so the features describe the day before
+    # and keep the label's own history (view_product) up to it
+    assert e["mode"] == "forecast" and e["feature_date"] == "2025-03-17"
+    assert e["label_window"] == ["2025-03-18", "2025-03-31"]
+    assert "view_product" in e["label_history"] and "view_product" not in e["excluded"]
+    bt = seg.backtest()
+    assert bt["available"] and bt["trained_on"] == "2025-03-03" and bt["roc_auc"] > 0.6
+    assert 0 <= bt["brier"] <= 1 and sum(r["weight"] for r in bt["reliability"]) > 0
+    # the report shows the backtest and its calibration
+    section = SegmentReport(ws, "will_view").model()
+    assert section.data["backtest"] == bt and "Backtest" in section.html
+    assert section.html.count("<tr>") >= len(bt["reliability"]) and "observed rate" in section.html
     scores = _frame(seg.scores())
     assert len(scores) == DEMO_USERS and scores["score"].between(0, 1).all()
     members = set(seg.members().to_pandas()["user_id"])
@@ -109,6 +121,11 @@ def test_lookalike_segment(inputs):
     assert members == set(top.index[top["score"] > top["score"].iloc[300]]) | (
         members & set(top.index[top["score"] == top["score"].iloc[300]])
     )
+    # score(name) takes lookalikes too: the similarity of each non-seed entity, as a tag
+    assert "like_members" in ws.score_names()
+    cut = float(top["score"].iloc[100])
+    got = set(ws.members(f"score(like_members) >= {cut!r}", as_of=DEMO_END).to_pandas()["user_id"])
+    assert got == set(scores.index[scores["score"] >= cut]) and not got & seeds
     blob = bytes(_model_rows(ws, seg.id)[0]["model"])
     seg.refresh(as_of=DEMO_END)
     assert seg.size == 300 and [bytes(r["model"]) for r in _model_rows(ws, seg.id)] == [blob]

@@ -202,7 +202,8 @@ def lookalike(m: Host, cmd: Command) -> SegmentResult:
 
 def predict(m: Host, cmd: Command) -> SegmentResult:
     fn = _model_api(m, cmd, "predict", ("audience", "positive"))
-    extra = {k: cmd[k] for k in ("negative", "tendency", "model", "exclude") if cmd[k] is not None}
+    keys = ("negative", "tendency", "model", "exclude", "horizon")
+    extra = {k: cmd[k] for k in keys if cmd[k] is not None}
     seg = fn(
         cmd["name"],
         audience=cmd["audience"],

@@ -195,6 +195,7 @@ SEGMENT_VERBS: dict[str, Verb] = dict(
                 Opt("negative", "negative sample segment (>= 500)", "SEGMENT", "segment"),
                 Opt("tendency", "threshold choice", "TENDENCY", "choice", TENDENCIES),
                 Opt("model", "estimator (default auto)", "MODEL", "choice", MODELS),
+                Opt("horizon", "forecast: train this far before (7d, 39w)", "H"),
                 Opt(
                     "exclude",
                     "tags or events left out of the features, comma-separated",

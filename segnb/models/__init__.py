@@ -9,6 +9,8 @@ does not import scikit-learn until a model is trained, scored or loaded.
 - :mod:`segnb.models.to_ibis`: fitted pipelines compiled to Ibis expressions
 - :mod:`segnb.models.saved`: a trained model, stored with joblib, re-scored at any date
 - :mod:`segnb.models.api`: what ``Workspace.lookalike`` and ``Workspace.predict`` call
+- :mod:`segnb.models.forecast`: forecast or look-alike mode, the training date and label window
+- :mod:`segnb.models.backtest`: a forecast trained one horizon earlier, checked on what happened
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "Dates",
     "Feature",
     "FeaturePlan",
     "LookalikeResult",
@@ -25,8 +28,11 @@ __all__ = [
     "build_features",
     "label_columns",
     "lookalike",
+    "parse_horizon",
     "predict",
     "rescore",
+    "resolve_dates",
+    "run_backtest",
 ]
 
 _WHERE = {
@@ -39,6 +45,10 @@ _WHERE = {
     "lookalike": "api",
     "predict": "api",
     "rescore": "api",
+    "Dates": "forecast",
+    "parse_horizon": "forecast",
+    "resolve_dates": "forecast",
+    "run_backtest": "backtest",
     "SegmentModel": "saved",
     "ModelVersionError": "saved",
 }

@@ -44,6 +44,7 @@ class FeatureBuilder:
         self.windows = tuple(windows)
         self.lookback = max(self.windows)
         self.ids = ids
+        self.history = False
         self._used: set[str] = {ent.id}
 
     def name(self, *parts: Any) -> str:
@@ -57,8 +58,11 @@ class FeatureBuilder:
 
     # -- discovery --------------------------------------------------------------
 
-    def discover(self, max_categories: int, min_share: float) -> list[Feature]:
+    def discover(
+        self, max_categories: int, min_share: float, history: bool = False
+    ) -> list[Feature]:
         ent, out = self.ent, []
+        self.history = history
         base = self.catalog.table(ent.table)
         for f in ent.attributes.values():
             out += self._field_features(f, "attribute", ent.table, base, max_categories, min_share)
@@ -112,6 +116,31 @@ class FeatureBuilder:
             out.append(
                 Feature(self.name("days_since", event), event, "recency", "event", source.table)
             )
+            if self.history:
+                fields = [c for i, c in enumerate(numeric) if r[f"_f{i}"]]
+                out += self._history_features(source, event, fields)
+        return out
+
+    def _history_features(self, source: EventSource, event: str, fields: list[str]):
+        """Frequency, trend, monetary means, tenure and the ever-aggregates of one event."""
+        table, out = source.table, []
+
+        def add(kind, *parts, field=None, window=None):
+            out.append(Feature(self.name(*parts), event, kind, "event", table, field=field,
+                               window=window))  # fmt: skip
+
+        for w in self.windows:
+            add("active_days", "active_days", event, f"{w}d", window=w)
+            add("trend", "trend", event, f"{w}d", window=w)
+            for column in fields:
+                add("mean", "mean", event, column, f"{w}d", field=column, window=w)
+        add("count", "count", event, "ever")
+        add("active_days", "active_days", event, "ever")
+        for column in fields:
+            add("sum", "sum", event, column, "ever", field=column)
+            add("mean", "mean", event, column, "ever", field=column)
+        add("tenure", "tenure", event)
+        add("last_seen", "last_seen", event, "ever")
         return out
 
     # -- the table ----------------------------------------------------------------
@@ -161,7 +190,7 @@ class FeatureBuilder:
             if f.origin == "attribute":
                 dtype = ent.attributes[f.source].dtype
                 columns[f.name] = self._value(f, joined[f.source], dtype)
-            elif f.kind in ("count", "sum"):
+            elif f.kind in ("count", "sum", "active_days", "trend"):
                 columns[f.name] = joined[right_cols[f.name]].coalesce(0).cast("float64")
             elif f.kind == "recency":
                 columns[f.name] = joined[right_cols[f.name]].coalesce(fill).cast("float64")
@@ -203,10 +232,18 @@ class FeatureBuilder:
         raise InvalidValueError(f"feature {f.name!r} of kind {f.kind!r} is not a tag feature")
 
     def _aggregation(self, source: EventSource, feats: list[Feature], key: str):
-        """One scan of an events table: every count, sum and recency as a conditional aggregate."""
+        """One scan of an events table: every count, sum and recency as a conditional aggregate.
+
+        The scan covers the longest window, two of them when a trend compares a
+        window with the one before it, and everything up to the as-of day when a
+        feature reads all history (``window=None``, tenure, last seen).
+        """
         t = self.catalog.table(source.table)
-        start = self.day - (self.lookback - 1) * ONE_DAY
-        scan = [self._days(t[source.time], start, self.day)]
+        span = self._span(feats)
+        if span is None:
+            scan = [self._upto(t[source.time])]
+        else:
+            scan = [self._days(t[source.time], self.day - (span - 1) * ONE_DAY, self.day)]
         events = sorted({f.source for f in feats})
         if source.name is not None:
             scan.insert(0, t[source.name].isin(events))
@@ -216,29 +253,61 @@ class FeatureBuilder:
         if self.ids is not None:
             rows = rows.filter(rows[source.id].isin(self._id_column(self.ids)))
         end = self._end_epoch(source.time_dtype)
+        ago = (end - _epoch(rows[source.time])) / 86400.0  # days before the end of the as-of day
         aggregates = {}
         for f in feats:
             parts = []
             if source.name is not None and len(events) > 1:
                 parts.append(rows[source.name] == f.source)
-            if f.kind in ("count", "sum") and f.window != self.lookback:
-                first = self.day - (f.window - 1) * ONE_DAY
-                parts.append(self._days(rows[source.time], first, self.day))
+            windowed = f.kind in ("count", "sum", "active_days", "mean", "trend")
+            window = self.lookback if f.kind == "recency" else f.window if windowed else None
+            if window is not None and window != span:
+                parts.append(self._days(rows[source.time], self.day - (window - 1) * ONE_DAY,
+                                        self.day))  # fmt: skip
             where = functools.reduce(operator.and_, parts) if parts else None
+            if f.kind in ("sum", "mean") and f.field not in source.fields:
+                raise CatalogError(f"events in {source.table!r} have no field {f.field!r}")
             if f.kind == "count":
                 value = rows.count(where=where)
             elif f.kind == "sum":
-                if f.field not in source.fields:
-                    raise CatalogError(f"events in {source.table!r} have no field {f.field!r}")
                 value = rows[f.field].sum(where=where)
+            elif f.kind == "mean":
+                value = rows[f.field].cast("float64").mean(where=where)
+            elif f.kind == "active_days":
+                value = (-ago).floor().nunique(where=where)  # the day: -1 is the as-of day
+            elif f.kind == "trend":
+                w = f.window
+                before = self._days(rows[source.time], self.day - (2 * w - 1) * ONE_DAY,
+                                    self.day - w * ONE_DAY)  # fmt: skip
+                if source.name is not None and len(events) > 1:
+                    before = before & (rows[source.name] == f.source)
+                value = rows.count(where=where) - rows.count(where=before)
             elif f.kind == "recency":
-                value = (end - _epoch(rows[source.time]).max(where=where)) / 86400.0
+                value = ago.min(where=where)
+            elif f.kind in ("tenure", "last_seen"):
+                value = ago.max(where=where) if f.kind == "tenure" else ago.min(where=where)
             else:
                 raise InvalidValueError(
                     f"feature {f.name!r} of kind {f.kind!r} is not an event feature"
                 )
             aggregates[f"_v_{f.name}"] = value
         return rows.group_by(**{key: rows[source.id]}).aggregate(**aggregates)
+
+    def _span(self, feats: list[Feature]) -> int | None:
+        """Days of events one scan reads (None: all up to the as-of day)."""
+        if any(f.kind in ("tenure", "last_seen") or (f.kind != "recency" and f.window is None)
+               for f in feats):  # fmt: skip
+            return None
+        windows = [f.window for f in feats if f.window is not None]
+        trends = [2 * f.window for f in feats if f.kind == "trend"]
+        return max([self.lookback, *windows, *trends])
+
+    def _upto(self, column):
+        """``day(column) <= as_of``."""
+        dtype = column.type()
+        if dtype.is_date():
+            return column <= self.day
+        return column < self._midnight(self.day + ONE_DAY, dtype)
 
     # -- time: the compiler's day ranges --------------------------------------------
 

@@ -21,21 +21,38 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import ibis
 import numpy as np
 
 from segnb.catalog.model import Entity
-from segnb.errors import InvalidValueError, SegnbError
+from segnb.errors import InvalidValueError
 from segnb.lang.nodes import Node
 from segnb.models import estimators as est
+from segnb.models._sampling import (
+    MIN_AUDIENCE,
+    MIN_NEGATIVE,
+    MIN_POSITIVE,
+    MIN_SEEDS,
+    SampleSizeError,
+    _bar,
+    _context,
+    _count,
+    _date,
+    _ids,
+    _minus,
+    _require,
+    _score,
+    _split_counts,
+    _threads,
+    _training_rows,
+)
+from segnb.models.backtest import run_backtest, samples
 from segnb.models.features import FeaturePlan, build_features, label_columns
+from segnb.models.forecast import exclusions, label_history, resolve_dates
 from segnb.models.saved import SegmentModel
-from segnb.times import as_date
 
 __all__ = [
     "MIN_AUDIENCE",
@@ -49,15 +66,6 @@ __all__ = [
     "predict",
     "rescore",
 ]
-
-MIN_AUDIENCE = 1_000
-MIN_POSITIVE = 500
-MIN_NEGATIVE = 500
-MIN_SEEDS = 50
-
-
-class SampleSizeError(SegnbError, ValueError):
-    """Too few entities in the audience, positives, negatives or seeds to train honestly."""
 
 
 @dataclass
@@ -79,8 +87,21 @@ class PredictionResult:
         return float(self.model.threshold)
 
     def evaluation(self) -> dict[str, Any]:
-        """Held-out metrics, curves, importances, sample counts and the threshold."""
+        """Held-out metrics, curves, importances, sample counts, the threshold, mode and dates."""
         return self.model.evaluation
+
+    def backtest(self) -> dict[str, Any]:
+        """Forecast mode: the model trained one horizon earlier, checked on what happened.
+
+        ROC AUC, PR AUC, lift at 10 and 20 %, Brier score and a reliability
+        table (see :func:`segnb.models.backtest.run_backtest`); ``available``
+        is False, with a ``reason``, when it could not be run.
+        """
+        found = self.model.evaluation.get("backtest")
+        if found is None:
+            return {"available": False, "reason": "look-alike mode has no label window to "
+                    "shift; backtests are for forecasts (horizon=, train_as_of=)"}  # fmt: skip
+        return found
 
     def save(self, path):
         return self.model.save(path)
@@ -133,6 +154,10 @@ def predict(
     model: str = "auto",
     as_of: Any = None,
     train_as_of: Any = None,
+    horizon: Any = None,
+    mode: str = "auto",
+    rules: dict[str, Node | None] | None = None,
+    backtest: bool = True,
     entity: str | Entity | None = None,
     exclude: Iterable[str] = (),
     exclude_rules: Iterable[Node | None] = (),
@@ -152,8 +177,8 @@ def predict(
     audience, positive, negative
         Ids as an Ibis table (the entity id column, or a single column), rule
         text or a rule tree; segments go in as their members table, with
-        their rules in ``exclude_rules``. The audience needs >= 1,000
-        entities, positives >= 500 and negatives (when given) >= 500.
+        their rules in ``exclude_rules`` (and ``rules``). The audience needs
+        >= 1,000 entities, positives >= 500 and negatives (when given) >= 500.
         Without negatives, the audience minus the positives is unlabelled
         (positive-unlabelled learning: scores rank like P(positive)).
     tendency
@@ -161,16 +186,37 @@ def predict(
         chosen on validation data (:func:`~segnb.models.estimators.choose_threshold`).
     model
         ``"auto"`` (best validation ROC AUC), ``"logistic"``, ``"random_forest"``
-        or ``"gradient_boosting"``.
+        or ``"gradient_boosting"`` (histogram gradient boosting).
     as_of
         Date of the audience and label rules and of the scoring features (default today).
-    train_as_of
-        Date of the training features (default ``as_of``): set it before the
-        window the positives are defined on, so no future leaks in.
+    train_as_of, horizon
+        The training date (forecast mode, SPEC §2): ``train_as_of`` itself, or
+        ``horizon`` (``"7d"``, ``"39w"``, days) before ``as_of``. Default: the
+        day before the earliest day the positive rule reads, when that is
+        before ``as_of``; otherwise features and label share ``as_of``
+        (look-alike mode).
+    mode
+        ``"auto"`` (as above), ``"forecast"`` (a training date is required)
+        or ``"lookalike"``: features on the training date (default ``as_of``)
+        without the tags and events the positive and negative rules read.
+        In forecast mode those stay: their history up to the training date is
+        in the features, with recency, frequency, tenure, monetary and trend
+        columns (``build_features(history=True)``); the training audience is
+        taken on the training date (when it is a rule) and the positives are
+        the members of the label window among it; the features of positives
+        and negatives alike describe the training date.
+    rules
+        Rule trees behind ``audience``, ``positive``, ``negative`` given as
+        tables (stored segments): they date the label window and let the
+        backtest evaluate them one horizon earlier.
+    backtest
+        Forecast mode: also train the same model one horizon earlier and
+        check its scores on the training date against the memberships that
+        happened (``evaluation()["backtest"]``; :func:`segnb.models.backtest.backtest`).
     exclude, exclude_rules
         Names to leave out of the features, and rules whose tags, attributes
-        and events are left out (rule text or trees given as audience,
-        positive or negative are added automatically).
+        and events are left out in look-alike mode (rule text or trees given
+        as audience, positive or negative are added automatically).
     max_rows
         Bound of the training sample (positives at most half of it). When
         the classes are sampled at different rates, scores are corrected to
@@ -189,52 +235,55 @@ def predict(
     if model != "auto" and model not in est.MODELS:
         raise InvalidValueError(f"model={model!r} is not one of auto, {', '.join(est.MODELS)}")
     ent, day, tz = _context(ws, entity, as_of)
-    train_day = _date(ws, train_as_of) if train_as_of is not None else day
-    rules = list(exclude_rules)
-    A, _ = _ids(ws, ent, audience, day, "audience")  # the audience defines no label
+    exclude = [exclude] if isinstance(exclude, str) else list(exclude)
+    exclude_rules = list(exclude_rules)
+    given = dict(rules or {})
+    unknown = set(given) - {"audience", "positive", "negative"}
+    if unknown:
+        raise InvalidValueError(
+            f"rules= takes audience, positive and negative, not {sorted(unknown)}"
+        )
+    A, rule_a = _ids(ws, ent, audience, day, "audience")  # the audience defines no label
     P, rule_p = _ids(ws, ent, positive, day, "positive")
     N, rule_n = _ids(ws, ent, negative, day, "negative") if negative is not None else (None, None)
-    rules += [rule_p, rule_n]
-    n_audience, n_positive = _count(A), _count(P)
-    _require(n_audience, MIN_AUDIENCE, "the audience", "entities")
-    _require(n_positive, MIN_POSITIVE, "the positive sample", "entities")
-    if N is not None:
-        n_given = _count(N)
-        _require(n_given, MIN_NEGATIVE, "the negative sample", "entities")
-        N = _minus(N, P, ent.id)
-        n_negative = _count(N)
-        _require(n_negative, MIN_NEGATIVE, "the negative sample without the positives", "entities")
-        mode = "supervised"
-    else:
-        N = _minus(A, P, ent.id)
-        n_given = n_negative = _count(N)
-        _require(n_negative, MIN_NEGATIVE, "the audience without the positives (unlabelled)",
-                 "entities")  # fmt: skip
-        mode = "positive-unlabelled"
+    rule_a = rule_a or given.get("audience")
+    rule_p, rule_n = rule_p or given.get("positive"), rule_n or given.get("negative")
+    dates = resolve_dates(day, train_as_of=None if train_as_of is None else _date(ws, train_as_of),
+                          horizon=horizon, positive_rules=[rule_p], mode=mode)  # fmt: skip
+    train_day, forecast = dates.feature_date, dates.mode == "forecast"
+    scored = A
+    if forecast and rule_a is not None:
+        A = ws.members(rule_a, train_day, ent).select(ent.id)  # the audience on the training date
+    s = samples(A, P, N, ent.id, forecast)
+    label_rules = {"label": [*exclude_rules, rule_p, rule_n]}
+    why = exclusions(label_rules, dates.mode, exclude)
+    dropped = [*exclude, *sorted(label_columns([*exclude_rules, rule_p, rule_n]))]
 
-    bar = _bar(4 + len(models), "segnb predict", progress)
+    bar = _bar(4 + len(models) + (1 if forecast and backtest else 0), "segnb predict", progress)
     with bar, _threads(n_jobs):
         plan = build_features(ws.catalog, ent, as_of=train_day, tz=tz, windows=windows,
-                              exclude=[*exclude, *sorted(label_columns(rules))])  # fmt: skip
+                              exclude=exclude if forecast else dropped,
+                              history=forecast)  # fmt: skip
         bar.update()
-        take_pos = min(n_positive, max(1, int(max_rows) // 2))
-        take_neg = min(n_negative, int(max_rows) - take_pos)
-        X, y = _training_rows(ws, ent, plan, P, N, take_pos, take_neg, n_positive, n_negative,
-                              random_state)  # fmt: skip
+        take_pos = min(s.n_positive, max(1, int(max_rows) // 2))
+        take_neg = min(s.n_negative, int(max_rows) - take_pos)
+        X, y = _training_rows(ws, ent, plan, s.P, s.N, take_pos, take_neg, s.n_positive,
+                              s.n_negative, random_state)  # fmt: skip
         bar.update()
         train, val, test = est.split3(X, y, random_state)
         trained = est.fit_candidates(X[train], y[train], X[val], y[val], models,
                                      random_state=random_state, progress=bar)  # fmt: skip
         # classes sampled at different rates: scores corrected to the audience's class
         # ratio, metrics weighted back to it (each row counts as 1 / its sampling rate)
-        rates = (take_pos / n_positive, take_neg / n_negative)
+        rates = (take_pos / s.n_positive, take_neg / s.n_negative)
         prior = None if abs(rates[0] - rates[1]) < 1e-12 else rates
         weight = np.where(y == 1, 1.0 / rates[0], 1.0 / rates[1]) if prior else None
         saved = SegmentModel(
             kind="prediction", pipeline=trained.pipeline, features=plan.spec(), entity=ent.name,
             method=trained.model, trained_as_of=train_day, prior=prior,
             settings={"tendency": tendency, "model": model, "windows": list(plan.windows),
-                      "max_rows": max_rows, "random_state": random_state},
+                      "max_rows": max_rows, "random_state": random_state,
+                      "mode": dates.mode, "horizon_days": dates.horizon},
         )  # fmt: skip
         val_scores = saved.predict_proba(X[val])[:, 1]
         threshold, rule_text = est.choose_threshold(
@@ -249,20 +298,31 @@ def predict(
             candidates=trained.candidates,
             tendency=tendency,
             threshold_rule=rule_text,
-            mode=mode,
+            **dates.describe(),
+            sample=s.kind,
             as_of=day.isoformat(),
             train_as_of=train_day.isoformat(),
             excluded=list(plan.excluded),
+            exclusions=why,
+            label_history=label_history(label_rules, dates.mode),
             features=len(plan.features),
             sampling_rates={"positive": rates[0], "negative": rates[1]},
             counts={
-                "audience": n_audience, "positive": n_positive, "negative_given": n_given,
-                "negative": n_negative, "sample_positive": take_pos, "sample_negative": take_neg,
+                "audience": s.n_audience, "positive": s.n_positive_given, "negative_given": s.n_given,
+                "negative": s.n_negative, "sample_positive": take_pos, "sample_negative": take_neg,
+                **({"positive_in_audience": s.n_positive} if forecast else {}),
                 **_split_counts(y, train, val, test),
             },
         )  # fmt: skip
+        if forecast and backtest:
+            evaluation["backtest"] = run_backtest(
+                ws, ent, plan, dates, trained.model, X, y, weight, saved.predict_proba,
+                rules={"audience": rule_a, "positive": rule_p, "negative": rule_n},
+                audience=A, max_rows=max_rows, random_state=random_state,
+            )  # fmt: skip
+            bar.update()
         saved.threshold, saved.evaluation = threshold, evaluation
-        scores, members = _score(ws, saved, A, day, tz)
+        scores, members = _score(ws, saved, scored, day, tz)
         bar.update()
     return PredictionResult(model=saved, plan=plan, scores=scores, members=members)
 
@@ -399,115 +459,3 @@ def rescore(
     if model.kind == "lookalike" and seed is not None:
         A = _minus(A, _ids(ws, ent, seed, day, "seed")[0], ent.id)
     return _score(ws, model, A, day, tz, size=size)
-
-
-# -- helpers ------------------------------------------------------------------------------
-
-
-def _context(ws: Any, entity: Any, as_of: Any):
-    ent = entity if isinstance(entity, Entity) else ws.catalog.entity(entity)
-    return ent, _date(ws, as_of), getattr(ws, "tz", None) or "UTC"
-
-
-def _date(ws: Any, value: Any):
-    return as_date(value, getattr(ws, "tz", None))
-
-
-def _ids(ws: Any, ent: Entity, value: Any, day, what: str):
-    """Distinct ids of known entities (one column named as the entity id) and the rule, if any."""
-    rule = None
-    if isinstance(value, (str, Node)):
-        rule = ws.parse(value, ent)
-        table = ws.members(rule, day, ent)
-    elif isinstance(value, ibis.Table):
-        table = value
-    elif hasattr(value, "members") and callable(value.members):
-        table = value.members()
-    else:
-        raise InvalidValueError(
-            f"{what} takes an Ibis table of ids, rule text or a rule tree, not {type(value).__name__}"
-        )
-    if ent.id in table.columns:
-        column = table[ent.id]
-    elif len(table.columns) == 1:
-        column = table[table.columns[0]]
-    else:
-        raise InvalidValueError(
-            f"the {what} table has columns {list(table.columns)}; give one column of ids "
-            f"or one named {ent.id!r}"
-        )
-    base = ws.catalog.table(ent.table)
-    known = base.filter(base[ent.id].isin(column))
-    return known.select(base[ent.id]).distinct(), rule
-
-
-def _minus(left, right, id_column: str):
-    return left.filter(~left[id_column].isin(right[id_column]))
-
-
-def _count(table) -> int:
-    return int(table.count().execute())
-
-
-def _require(found: int, needed: int, what: str, unit: str) -> None:
-    if found < needed:
-        raise SampleSizeError(f"{what} has {found:,} {unit}; at least {needed:,} are needed")
-
-
-def _sample(table, id_column: str, n: int, total: int, random_state):
-    """``n`` rows ordered by a seeded hash of the id (deterministic per backend)."""
-    if n >= total:
-        return table
-    key = (table[id_column].cast("string") + f":{random_state}").hash()
-    return table.order_by([key, table[id_column]]).limit(n)
-
-
-def _training_rows(ws, ent, plan, P, N, take_p, take_n, n_p, n_n, random_state):
-    """Feature rows of a bounded sample of positives (label 1) and negatives (label 0)."""
-    pos = _sample(P, ent.id, take_p, n_p, random_state).mutate(_segnb_label=ibis.literal(1))
-    neg = _sample(N, ent.id, take_n, n_n, random_state).mutate(_segnb_label=ibis.literal(0))
-    labels = pos.union(neg)
-    rows = build_features(ws.catalog, ent, as_of=plan.as_of, tz=plan.tz, features=plan.spec(),
-                          ids=labels.select(ent.id)).table  # fmt: skip
-    joined = rows.join(labels, ent.id)
-    frame = joined.order_by(ent.id).to_pyarrow().to_pandas()
-    X = frame[plan.names].to_numpy(dtype=np.float64, na_value=np.nan)
-    y = frame["_segnb_label"].to_numpy().astype(int)
-    return X, y
-
-
-def _score(ws, model: SegmentModel, audience, day, tz, size: int | None = None):
-    scores = model.score_table(ws.catalog, as_of=day, tz=tz, ids=audience)
-    ent = ws.catalog.entity(model.entity)
-    if model.kind == "prediction":
-        members = scores.filter(scores.score >= float(model.threshold)).select(ent.id)
-    else:
-        top = int(size if size is not None else model.size)
-        members = scores.order_by([ibis.desc("score"), ent.id]).limit(top).select(ent.id)
-    return scores, members
-
-
-def _split_counts(y, train, val, test) -> dict[str, int]:
-    out = {}
-    for name, idx in (("train", train), ("validation", val), ("test", test)):
-        out[f"{name}_positive"] = int(y[idx].sum())
-        out[f"{name}_negative"] = int(len(idx) - y[idx].sum())
-    return out
-
-
-def _bar(total: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
-
-
-@contextlib.contextmanager
-def _threads(n_jobs: int | None):
-    """Limit BLAS/OpenMP threads while training (``n_jobs``), e.g. on a busy 2-core machine."""
-    if n_jobs is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(int(n_jobs)):
-        yield

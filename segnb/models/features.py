@@ -152,6 +152,7 @@ def build_features(
     min_share: float = 0.005,
     features: dict[str, Any] | Sequence[Feature] | None = None,
     ids: Any = None,
+    history: bool = False,
 ) -> FeaturePlan:
     """The feature table of a target object as of a date.
 
@@ -180,6 +181,11 @@ def build_features(
     ids
         Optional Ibis table whose first column (or the id column) restricts
         the entities, e.g. a training sample; the event scan is restricted too.
+    history
+        Also the history of every event (the forecast mode): active days and
+        trend (the window against the one before) per window, means of its
+        numeric fields, and over all events up to ``as_of`` the count, active
+        days, sums, means, tenure (days since the first) and days since the last.
 
     Returns
     -------
@@ -198,7 +204,7 @@ def build_features(
         if not 0 <= float(min_share) < 1:
             raise InvalidValueError(f"min_share must be in [0, 1), not {min_share!r}")
         builder = FeatureBuilder(catalog, ent, day, zone, windows, None)
-        candidates = builder.discover(int(max_categories), float(min_share))
+        candidates = builder.discover(int(max_categories), float(min_share), bool(history))
         chosen, excluded = _exclude(candidates, exclude, ent, catalog)
     builder = FeatureBuilder(catalog, ent, day, zone, windows, ids)
     table = builder.build(chosen)
@@ -210,7 +216,7 @@ def build_features(
         features=tuple(chosen),
         table=table,
         excluded=tuple(excluded),
-        settings={"max_categories": max_categories, "min_share": min_share},
+        settings={"max_categories": max_categories, "min_share": min_share, "history": history},
     )
 
 

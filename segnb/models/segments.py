@@ -26,6 +26,7 @@ from segnb.hints import closest
 from segnb.lang.nodes import InSegment, SegmentRef, from_json, walk
 from segnb.models import estimators as est
 from segnb.models.api import lookalike, predict, rescore
+from segnb.models.forecast import parse_horizon
 from segnb.models.saved import SegmentModel
 from segnb.segments.methods import Built, load_model
 from segnb.segments.status import usable_row
@@ -84,8 +85,12 @@ def _resolve(ws: Any, inputs: dict[str, str | None], entity: Any) -> Any:
     return ent or ws.entity(None)
 
 
-def _inputs(ws: Any, row: dict[str, Any], ent: Any) -> tuple[dict[str, Any], list[Any]]:
-    """Member tables of the stored inputs, and the rule trees behind them (left out of features)."""
+def _inputs(ws: Any, row: dict[str, Any], ent: Any, own: dict[str, Any] | None = None):
+    """Member tables of the stored inputs, and the rule trees behind them (left out of features).
+
+    ``own``, when given, receives each input's own rule tree (rules segments
+    only): what dates a forecast's label window and what a backtest shifts.
+    """
     names = json.loads(row["definition"])["inputs"]
     tables, rules, seen = {}, [], set()
     for what, name in names.items():
@@ -95,9 +100,17 @@ def _inputs(ws: Any, row: dict[str, Any], ent: Any) -> tuple[dict[str, Any], lis
         found = _input_row(ws, name, ent, what)
         version = ws.store.version_row(found["id"], found["current_version"])
         tables[what] = ws.store.ibis_table(version["member_table"]).select(ent.id)
+        if own is not None:
+            own[what] = _own_rule(found)
         if what != "audience":  # the audience defines no label
             rules += _rules_of(ws, found, seen)
     return tables, rules
+
+
+def _own_rule(row: dict[str, Any]) -> Any:
+
+    rule = json.loads(row["definition"] or "{}").get("rule")
+    return from_json(rule) if row["method"] == "rules" and rule else None
 
 
 def _rules_of(ws: Any, row: dict[str, Any], seen: set[str]) -> list[Any]:
@@ -222,7 +235,9 @@ class PredictionMethod:
         if train_as_of is not None:  # kept as days before as_of, so a retrain moves with it
             lag = (as_date(as_of, ws.tz) - as_date(train_as_of, ws.tz)).days
         taken = {"ws", "audience", "positive", "negative", "tendency", "model", "as_of",
-                 "entity", "exclude", "exclude_rules", "train_as_of"}  # fmt: skip
+                 "entity", "exclude", "exclude_rules", "train_as_of", "rules"}  # fmt: skip
+        if settings.get("horizon") is not None:  # checked now, stored as given ("7d" moves with T)
+            parse_horizon(settings["horizon"])
         exclude = [exclude] if isinstance(exclude, str) else list(exclude or ())
         return ent, {
             "inputs": inputs,
@@ -236,14 +251,15 @@ class PredictionMethod:
     def build(self, ws: Any, row: dict[str, Any], as_of: dt.date, *, retrain: bool) -> Built:
         ent = ws.entity(row["entity"])
         definition = json.loads(row["definition"])
-        tables, rules = _inputs(ws, row, ent)
+        own: dict[str, Any] = {}
+        tables, rules = _inputs(ws, row, ent, own)
         if retrain:
             lag = definition.get("train_lag_days")
             res = predict(
                 ws, tables["audience"], tables["positive"], tables["negative"],
                 tendency=definition["tendency"], model=definition["model"], as_of=as_of,
                 train_as_of=None if lag is None else as_of - dt.timedelta(days=int(lag)),
-                entity=ent, exclude=definition["exclude"], exclude_rules=rules,
+                entity=ent, exclude=definition["exclude"], exclude_rules=rules, rules=own,
                 **definition["settings"],
             )  # fmt: skip
             return _trained(res, {"threshold": res.threshold})

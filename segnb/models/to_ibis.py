@@ -38,144 +38,11 @@ import ibis
 import numpy as np
 
 from segnb.errors import NotAvailableError
+from segnb.models._sql_ops import IbisOps, TextOps
 
 __all__ = ["compile_proba", "score_table"]
 
 _CLIP = 500.0  # exp(500) is finite in float64; PostgreSQL raises on overflow
-
-
-class _IbisOps:
-    """Builds the final estimator's score as an Ibis value expression."""
-
-    def __init__(self, table, names: Sequence[str], nullable: Sequence[bool]) -> None:
-        self.table, self.names, self.nullable = table, list(names), list(nullable)
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def x(self, j: int):
-        return self.table[self.names[j]]
-
-    def f32(self, j: int):
-        return self.table[f"{self.names[j]}_f32"]
-
-    def lit(self, value: float):
-        # a bare 0.1 is NUMERIC in PostgreSQL and DECIMAL in DuckDB (read a rounding step
-        # off); a cast from text is a correctly rounded double in both, folded at plan time
-        return ibis.literal(repr(float(value))).cast("float64")
-
-    def case(self, cond, then, other):
-        return ibis.cases((cond, then), else_=other)
-
-    def le(self, a, b):
-        return a <= b
-
-    def gt(self, a, b):
-        return a > b
-
-    def or_(self, a, b):
-        return a | b
-
-    def isnull(self, a):
-        return a.isnull()
-
-    def add(self, a, b):
-        return a + b
-
-    def mul(self, a, b):
-        return a * b
-
-    def div(self, a, b):
-        return a / b
-
-    def neg(self, a):
-        return -a
-
-    def exp(self, a):
-        return a.exp()
-
-    def sqrt(self, a):
-        return a.sqrt()
-
-    def greatest(self, a, b):
-        return ibis.greatest(a, b)
-
-    def least(self, a, b):
-        return ibis.least(a, b)
-
-    def nullif0(self, a):
-        return a.nullif(0.0)
-
-
-class _TextOps(_IbisOps):
-    """Builds the same expression as SQL text: milliseconds where Ibis takes seconds.
-
-    Large tree ensembles have thousands of nodes; Ibis validates each one and
-    recompiles the whole tree on every execution, the text is built once.
-    Only portable SQL is written: quoted identifiers, ``CAST('…' AS DOUBLE)``,
-    CASE, arithmetic, EXP, SQRT, GREATEST, LEAST, NULLIF.
-    """
-
-    def __init__(self, names: Sequence[str], nullable: Sequence[bool], dialect: str) -> None:
-        import sqlglot
-
-        self.names, self.nullable = list(names), list(nullable)
-        self.dialect = dialect
-        self.double = sqlglot.exp.DataType.build("double").sql(dialect=dialect)
-        self.quote = lambda n: sqlglot.exp.to_identifier(n, quoted=True).sql(dialect=dialect)
-        self._x = [self.quote(n) for n in self.names]
-        self._f = [self.quote(f"{n}_f32") for n in self.names]
-
-    def x(self, j: int):
-        return self._x[j]
-
-    def f32(self, j: int):
-        return self._f[j]
-
-    def lit(self, value: float):
-        return f"CAST('{float(value)!r}' AS {self.double})"
-
-    def case(self, cond, then, other):
-        return f"CASE WHEN {cond} THEN {then} ELSE {other} END"
-
-    def le(self, a, b):
-        return f"{a} <= {b}"
-
-    def gt(self, a, b):
-        return f"{a} > {b}"
-
-    def or_(self, a, b):
-        return f"({a} OR {b})"
-
-    def isnull(self, a):
-        return f"{a} IS NULL"
-
-    def add(self, a, b):
-        return f"({a} + {b})"
-
-    def mul(self, a, b):
-        return f"({a} * {b})"
-
-    def div(self, a, b):
-        return f"({a} / {b})"
-
-    def neg(self, a):
-        return f"(-{a})"
-
-    def exp(self, a):
-        return f"EXP({a})"
-
-    def sqrt(self, a):
-        return f"SQRT({a})"
-
-    def greatest(self, a, b):
-        return f"GREATEST({a}, {b})"
-
-    def least(self, a, b):
-        return f"LEAST({a}, {b})"
-
-    def nullif0(self, a):
-        return f"NULLIF({a}, {self.lit(0.0)})"
 
 
 #: backends whose SQL the text builder writes (others get Ibis expressions)
@@ -237,9 +104,9 @@ def score_table(
     if mode == "view" and backend is None:
         raise NotAvailableError("mode='view' needs a table bound to a DuckDB or PostgreSQL backend")
     if backend is None:
-        proba = compile_proba(final, _IbisOps(stage, names, nullable))
+        proba = compile_proba(final, IbisOps(stage, names, nullable))
         return stage.select(stage[id_column], **{name: proba.cast("float64")})
-    ops = _TextOps(names, nullable, backend.name)
+    ops = TextOps(names, nullable, backend.name)
     proba = compile_proba(final, ops)
     view = f"segnb_scores_{os.getpid()}_{next(_VIEWS)}"
     query = (
@@ -263,7 +130,7 @@ def _backend(table):
     return backend if getattr(backend, "name", None) in TEXT_DIALECTS else None
 
 
-def compile_proba(estimator: Any, ops: _IbisOps):
+def compile_proba(estimator: Any, ops: IbisOps):
     """The probability of class 1 over the transformed columns, built by ``ops``."""
     handler = _PROBA.get(type(estimator).__name__)
     if handler is None:
@@ -342,12 +209,12 @@ def _positive(estimator: Any) -> int:
     return 1
 
 
-def _sigmoid(z, ops: _IbisOps):
+def _sigmoid(z, ops: IbisOps):
     clipped = ops.greatest(ops.least(z, ops.lit(_CLIP)), ops.lit(-_CLIP))  # clip() repeats z
     return ops.div(ops.lit(1.0), ops.add(ops.lit(1.0), ops.exp(ops.neg(clipped))))
 
 
-def _sum(terms: list[Any], ops: _IbisOps):
+def _sum(terms: list[Any], ops: IbisOps):
     """A balanced sum, so deep ensembles do not nest hundreds of levels."""
     while len(terms) > 1:
         terms = [ops.add(terms[i], terms[i + 1]) if i + 1 < len(terms) else terms[i]
@@ -355,14 +222,14 @@ def _sum(terms: list[Any], ops: _IbisOps):
     return terms[0]
 
 
-def _mean(terms: list[Any], ops: _IbisOps, weights: Sequence[float] | None = None):
+def _mean(terms: list[Any], ops: IbisOps, weights: Sequence[float] | None = None):
     if weights is not None:
         terms = [ops.mul(t, ops.lit(w)) for t, w in zip(terms, weights, strict=True)]
         return ops.div(_sum(terms, ops), ops.lit(float(sum(weights))))
     return ops.div(_sum(terms, ops), ops.lit(float(len(terms))))
 
 
-def _logistic(est: Any, ops: _IbisOps):
+def _logistic(est: Any, ops: IbisOps):
     coef = np.asarray(est.coef_, dtype=float).ravel()
     intercept = float(np.ravel(est.intercept_)[0])
     if _positive(est) == 0:
@@ -389,7 +256,7 @@ def _f32_cut(threshold: float) -> float:
     return (float(t) + float(up)) / 2.0
 
 
-def _tree_case(tree: Any, leaf_value: Callable[[int], float], ops: _IbisOps, f32: bool):
+def _tree_case(tree: Any, leaf_value: Callable[[int], float], ops: IbisOps, f32: bool):
     """One fitted ``sklearn.tree._tree.Tree`` as a nested CASE expression."""
     left, right = tree.children_left, tree.children_right
     feature, threshold = tree.feature, tree.threshold
@@ -409,7 +276,7 @@ def _tree_case(tree: Any, leaf_value: Callable[[int], float], ops: _IbisOps, f32
     return node(0)
 
 
-def _class_tree_case(member: Any, k: int, ops: _IbisOps):
+def _class_tree_case(member: Any, k: int, ops: IbisOps):
     values = member.tree_.value[:, 0, :]
     totals = values.sum(axis=1)
     return _tree_case(
@@ -417,16 +284,16 @@ def _class_tree_case(member: Any, k: int, ops: _IbisOps):
     )
 
 
-def _class_tree(est: Any, ops: _IbisOps):
+def _class_tree(est: Any, ops: IbisOps):
     return _class_tree_case(est, _positive(est), ops)
 
 
-def _forest(est: Any, ops: _IbisOps):
+def _forest(est: Any, ops: IbisOps):
     k = _positive(est)
     return _mean([_class_tree_case(member, k, ops) for member in est.estimators_], ops)
 
 
-def _hist_gradient_boosting(est: Any, ops: _IbisOps):
+def _hist_gradient_boosting(est: Any, ops: IbisOps):
     if getattr(est, "is_categorical_", None) is not None and np.any(est.is_categorical_):
         raise NotAvailableError("HistGradientBoostingClassifier with categorical features")
     baseline = float(np.ravel(est._baseline_prediction)[0])
@@ -451,7 +318,7 @@ def _hist_gradient_boosting(est: Any, ops: _IbisOps):
     return _sigmoid(z, ops)
 
 
-def _gradient_boosting(est: Any, ops: _IbisOps):
+def _gradient_boosting(est: Any, ops: IbisOps):
     if getattr(est, "loss", "log_loss") not in ("log_loss", "deviance"):
         raise NotAvailableError(f"GradientBoostingClassifier(loss={est.loss!r}) cannot be compiled")
     init = float(np.ravel(est._raw_predict_init(np.zeros((1, est.n_features_in_))))[0])
@@ -464,22 +331,22 @@ def _gradient_boosting(est: Any, ops: _IbisOps):
     return _sigmoid(z, ops)
 
 
-def _voting(est: Any, ops: _IbisOps):
+def _voting(est: Any, ops: IbisOps):
     if est.voting != "soft":
         raise NotAvailableError("VotingClassifier compiles only with voting='soft'")
     weights = None if est.weights is None else [float(w) for w in est.weights]
     return _mean([compile_proba(m, ops) for m in est.estimators_], ops, weights)
 
 
-def _bagging_pu(est: Any, ops: _IbisOps):
+def _bagging_pu(est: Any, ops: IbisOps):
     return _mean([compile_proba(m, ops) for m in est.estimators_], ops)
 
 
-def _elkan_noto(est: Any, ops: _IbisOps):
+def _elkan_noto(est: Any, ops: IbisOps):
     return ops.least(ops.div(compile_proba(est.estimator_, ops), ops.lit(est.c_)), ops.lit(1.0))
 
 
-def _centroid(est: Any, ops: _IbisOps):
+def _centroid(est: Any, ops: IbisOps):
     c = np.asarray(est.centroid_, dtype=float)
     dot = _sum([ops.mul(ops.x(j), ops.lit(w)) for j, w in enumerate(c)], ops)
     squares = _sum([ops.mul(ops.x(j), ops.x(j)) for j in range(len(ops))], ops)
@@ -488,7 +355,7 @@ def _centroid(est: Any, ops: _IbisOps):
     return ops.div(ops.add(cos, ops.lit(1.0)), ops.lit(2.0))
 
 
-_PROBA: dict[str, Callable[[Any, _IbisOps], Any]] = {
+_PROBA: dict[str, Callable[[Any, IbisOps], Any]] = {
     "LogisticRegression": _logistic,
     "DecisionTreeClassifier": _class_tree,
     "RandomForestClassifier": _forest,

@@ -82,6 +82,25 @@ def html_table(columns: list[str], rows: list[list[str]], cls: str = "segnb-tabl
     )
 
 
+def _backtest_html(bt: dict[str, Any]) -> str:
+    """A forecast's backtest: its metrics and the reliability table (calibration)."""
+    head = f'<h2 style="{H2}">Backtest (the model trained one horizon earlier)</h2>'
+    if not bt.get("available"):
+        return head + f"<p>not available: {esc(bt.get('reason', ''))}</p>"
+    window = bt.get("checked_label_window") or ["", ""]
+    rows = [("trained on", esc(bt.get("trained_on", ""))),
+            ("scored on", esc(bt.get("scored_on", ""))),
+            ("checked against", esc(f"{window[0]} .. {window[1]}"))]  # fmt: skip
+    for key in ("roc_auc", "pr_auc", "lift_10", "lift_20", "brier"):
+        if isinstance(bt.get(key), (int, float)):
+            rows.append((key, esc(f"{bt[key]:.3f}")))
+    table = [[esc(f"{r['low']:.1f}-{r['high']:.1f}"), esc(f"{r['weight']:,.0f}"),
+              esc(f"{r['mean_score']:.3f}"), esc(f"{r['observed_rate']:.3f}")]
+             for r in bt.get("reliability", [])]  # fmt: skip
+    calibration = html_table(["score", "entities", "mean score", "observed rate"], table)
+    return head + kv_table(rows) + '<p style="margin:8px 0 2px 0">Calibration</p>' + calibration
+
+
 @dataclass
 class Section:
     """One part of a report: its HTML and the data it shows."""
@@ -257,7 +276,10 @@ class SegmentReport:
             elif isinstance(value, str):
                 rows.append((str(key), esc(value)))
         body = f'<h2 style="{H2}">Model evaluation (held-out data)</h2>' + kv_table(rows)
-        return Section("model", body, {"evaluation": evaluation})
+        backtest = (evaluation or {}).get("backtest")
+        if isinstance(backtest, dict):
+            body += _backtest_html(backtest)
+        return Section("model", body, {"evaluation": evaluation, "backtest": backtest})
 
     def definition(self) -> Section:
         """The rule (or set expression, or source) and the SQL the warehouse runs."""

@@ -174,11 +174,12 @@ class Context:
         return [r["name"] for r in self.visible_rows() if entity is None or r["entity"] == entity]
 
     def score_names(self, entity: str | None = None) -> list[str]:
-        """Visible AI prediction segments: the names ``score(name)`` takes in rules."""
+        """Visible AI prediction and lookalike segments: the names ``score(name)`` takes."""
         return [
             r["name"]
             for r in self.visible_rows()
-            if r["method"] == "prediction" and (entity is None or r["entity"] == entity)
+            if r["method"] in ("prediction", "lookalike")
+            and (entity is None or r["entity"] == entity)
         ]
 
     def current(self, name: str, entity: Entity, purpose: str):

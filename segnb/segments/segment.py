@@ -224,6 +224,17 @@ class Segment:
         """
         return evaluation(self.ctx, self._row())
 
+    def backtest(self) -> dict[str, Any]:
+        """AI prediction segments in forecast mode: the model trained one horizon earlier,
+        checked against the memberships that happened (ROC AUC, PR AUC, lift at 10/20%,
+        Brier score, reliability table). ``available`` is False, with a ``reason``, otherwise.
+        """
+        found = self.evaluation().get("backtest")
+        if found is None:
+            return {"available": False, "reason": "only forecasts (AI prediction segments "
+                    "trained before their label window) have a backtest"}  # fmt: skip
+        return found
+
     def unmatched(self):
         """Uploaded or source ids that are not entities (an Ibis table with column ``id``)."""
         row, version = self._current(check_fresh=False)
