@@ -82,6 +82,7 @@ class Field:
 
     @property
     def is_numeric_enum(self) -> bool:
+        """Whether this is an enum over numbers (``tier_code = 1, 2, 3``)."""
         return self.type == "enum" and self.dtype.is_numeric()
 
 
@@ -135,6 +136,7 @@ class Entity:
 
     @property
     def tag_names(self) -> list[str]:
+        """Every tag of the entity, across its tags tables."""
         return [name for source in self.tags for name in source.fields]
 
     def tag(self, name: str) -> Field:
@@ -142,15 +144,18 @@ class Entity:
         return self.tag_source(name).fields[name]
 
     def tag_source(self, name: str) -> TagSource:
+        """The tags table holding tag ``name`` (KeyError if none)."""
         for source in self.tags:
             if name in source.fields:
                 return source
         raise KeyError(name)
 
     def has_tag(self, name: str) -> bool:
+        """Whether the entity has a tag called ``name``."""
         return any(name in source.fields for source in self.tags)
 
     def attribute(self, name: str) -> Field:
+        """The entity attribute (a column of its own table) called ``name`` (KeyError if none)."""
         return self.attributes[name]
 
 

@@ -4,7 +4,8 @@ The query is the entity table joined on its id to every tag snapshot the rule
 reads, each once (the latest snapshot date is a scalar subquery, not a
 per-entity window), and to one aggregation per events table that computes
 every window and filter of the rule as conditional aggregates in a single
-scan; then the rule, as a boolean expression, filters the joined row. A join
+scan (both blocks come from :mod:`segnb.compile.blocks`); then the rule, as a
+boolean expression, filters the joined row. A join
 is an inner join when the rule cannot hold for an entity without a row there,
 else a left join (counts and sums missing there are 0).
 
@@ -129,7 +130,21 @@ class RuleCompiler(NodeVisitor):
 
     :meth:`compile` first plans the joins the rule needs (tag snapshots, one
     event aggregation per events table, scores), builds them, then visits the
-    condition to get a boolean expression over the joined row.
+    condition to get a boolean expression over the joined row. Conditions
+    visit to boolean Ibis expressions, operands to a ``_Value`` (expression
+    and type), dates to :class:`datetime.date` and windows to a day pair.
+    A node kind without a ``visit_`` method is a :class:`NotAvailableError`.
+
+    Parameters
+    ----------
+    catalog, entity
+        The resolved catalog and the target object.
+    as_of
+        The date ``T`` of the run.
+    tz
+        The segment's time zone (an IANA name).
+    resolver
+        Member and score tables of other segments (see :class:`Resolver`).
     """
 
     def __init__(
@@ -157,6 +172,13 @@ class RuleCompiler(NodeVisitor):
     # -- driver ---------------------------------------------------------------
 
     def compile(self, rule: Node) -> ibis.Table:
+        """The ids of the entities matching ``rule``: one Ibis query.
+
+        Parameters
+        ----------
+        rule
+            A checked condition tree.
+        """
         # only the id and the attributes the rule reads: plain, readable SQL
         used = dict.fromkeys(
             n.name for n in walk(rule) if isinstance(n, Attribute) and n.name in self._names
@@ -216,7 +238,13 @@ class RuleCompiler(NodeVisitor):
         return plan
 
     def joins_of(self, operand: Node) -> list[tuple]:
-        """The joins an operand reads."""
+        """The joins an operand reads (none for conditions, attributes and dates).
+
+        Parameters
+        ----------
+        operand
+            A node of the rule.
+        """
         if isinstance(operand, Tag):
             return [self._tag_join(operand.name, operand.at)]
         if isinstance(operand, Change):
