@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 
+from segnb.compile.blocks import latest_snapshot
+from segnb.compile.time import ONE_DAY, time_zone
 from segnb.errors import InvalidValueError
 from segnb.hints import closest
 
@@ -50,7 +52,6 @@ COLUMNS = [
 ]  # fmt: skip
 #: a number or datetime tag with at most this many distinct values keeps its own values
 DISCRETE_LIMIT = 12
-ONE_DAY = datetime.timedelta(days=1)
 EN_DASH = "\u2013"  # ranges of whole numbers: 3, en dash, 5
 DASH = f" {EN_DASH} "  # ranges of decimals and dates, spaced
 _EPOCH = datetime.datetime(1970, 1, 1)
@@ -89,10 +90,14 @@ def insights(
 
     Parameters
     ----------
-    ws, row, version
-        The workspace, the segment's store row and the version to describe.
-    as_of
-        Date of the tag values (default: the version's as-of date).
+    catalog, ent
+        The resolved catalog and the segment's target object.
+    members
+        An Ibis table of the members, with the entity's id column.
+    day
+        Date of the tag values: the latest snapshot on or before it.
+    tz
+        IANA time zone the days of tz-aware snapshot columns are cut in (UTC when empty).
     fields
         Tags or attributes to describe (default: every tag, then every attribute).
     bins
@@ -149,17 +154,6 @@ def _plans(ent: Entity, fields: list[str] | None, attributes: bool) -> list[_Pla
 # -- the population table --------------------------------------------------------------
 
 
-def _midnight(day: datetime.date, dtype: Any, tz: str):
-    if dtype.is_date():
-        return ibis.literal(day)
-    moment = datetime.datetime.combine(day, datetime.time())
-    if dtype.timezone is not None:
-        from zoneinfo import ZoneInfo
-
-        moment = moment.replace(tzinfo=ZoneInfo(tz))
-    return ibis.literal(moment, type=dtype)
-
-
 def _base(catalog: Catalog, ent: Entity, plans: list[_Plan], members, day, tz: str):
     """Every entity with its field values (latest snapshot on or before ``day``) and ``_in``."""
     entities = catalog.table(ent.table)
@@ -171,14 +165,10 @@ def _base(catalog: Catalog, ent: Entity, plans: list[_Plan], members, day, tz: s
         wanted = [p for p in plans if p.kind == "tag" and p.field.name in source.fields]
         if not wanted:
             continue
-        t = catalog.table(source.table)
-        date = t[source.date]
-        dtype = date.type()
-        upto = date < _midnight(day + ONE_DAY, dtype, tz) if dtype.is_timestamp() else date <= day
-        latest = t.filter(upto)[source.date].max()
+        rows = latest_snapshot(catalog, source, day, time_zone(tz))
         key = f"_k{index}"
-        snap = t.filter(date == latest).select(
-            t[source.id].name(key), *[t[p.field.name].name(p.alias) for p in wanted]
+        snap = rows.select(
+            rows[source.id].name(key), *[rows[p.field.name].name(p.alias) for p in wanted]
         )
         base = base.left_join(snap, base["_id"] == snap[key]).drop(key)
     flags = members.select(members[ent.id].name("_m"), _hit=ibis.literal(1))

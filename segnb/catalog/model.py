@@ -1,9 +1,12 @@
-"""The catalog: which tables of the warehouse hold entities, tags and events.
+"""The catalog model: entities with their typed tags, attributes and events.
 
-A catalog is declared as a dict or a ``segnb.toml`` file (SPEC §1) and
-resolved against the connected warehouse: every table and column is checked
+A catalog is declared as a dict or a ``segnb.toml`` file (SPEC §1, read and
+checked by :mod:`~segnb.catalog.spec`) and resolved against the connected
+warehouse (:mod:`~segnb.catalog.resolve`): every table and column is checked
 to exist, and each column's type (enum, boolean, datetime, number) is
-inferred from the schema unless overridden.
+inferred from the schema unless overridden. What comes out is this module's
+frozen :class:`Field`, :class:`TagSource`, :class:`EventSource` and
+:class:`Entity`, held by a :class:`Catalog`.
 
 Examples
 --------
@@ -16,26 +19,42 @@ Examples
 
 from __future__ import annotations
 
-import os
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib  # type: ignore[no-redef]
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import ibis
 import ibis.expr.datatypes as dt
 
+from segnb.catalog.resolve import (
+    Tables,
+    check_time_column,
+    column_type,
+    column_types,
+    distinct_values,
+    frequent_values,
+)
+from segnb.catalog.spec import (
+    CATALOG_TABLE,
+    CONFIG_FILE,
+    ENTITY_KEYS,
+    EVENT_KEYS,
+    TAG_KEYS,
+    TYPES,
+    as_list,
+    check_keys,
+    find_spec,
+    label,
+    read_toml,
+    require,
+    stored_spec,
+)
 from segnb.errors import CatalogError
-from segnb.hints import closest
+from segnb.hints import closest, did_you_mean
 
 __all__ = [
     "CATALOG_TABLE",
     "CONFIG_FILE",
+    "ENUM_VALUE_LIMIT",
     "TYPES",
     "Catalog",
     "Entity",
@@ -43,21 +62,12 @@ __all__ = [
     "Field",
     "TagSource",
     "closest",
+    "read_toml",
+    "stored_spec",
 ]
 
-TYPES = ("enum", "boolean", "datetime", "number")
-CATALOG_TABLE = "segnb_catalog"
-CONFIG_FILE = "segnb.toml"
+#: the most event names or enum values read from the data for one column
 ENUM_VALUE_LIMIT = 1000
-
-
-def _did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    guess = closest(name, candidates)
-    return f"; did you mean {guess!r}?" if guess else ""
-
-
-def _label(name: str) -> str:
-    return name.replace("_", " ").strip().capitalize() or name
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class Field:
 
     @property
     def is_numeric_enum(self) -> bool:
+        """Whether this is an enum over numbers (``tier_code = 1, 2, 3``)."""
         return self.type == "enum" and self.dtype.is_numeric()
 
 
@@ -125,6 +136,7 @@ class Entity:
 
     @property
     def tag_names(self) -> list[str]:
+        """Every tag of the entity, across its tags tables."""
         return [name for source in self.tags for name in source.fields]
 
     def tag(self, name: str) -> Field:
@@ -132,15 +144,18 @@ class Entity:
         return self.tag_source(name).fields[name]
 
     def tag_source(self, name: str) -> TagSource:
+        """The tags table holding tag ``name`` (KeyError if none)."""
         for source in self.tags:
             if name in source.fields:
                 return source
         raise KeyError(name)
 
     def has_tag(self, name: str) -> bool:
+        """Whether the entity has a tag called ``name``."""
         return any(name in source.fields for source in self.tags)
 
     def attribute(self, name: str) -> Field:
+        """The entity attribute (a column of its own table) called ``name`` (KeyError if none)."""
         return self.attributes[name]
 
 
@@ -182,32 +197,27 @@ class Catalog:
 
     @staticmethod
     def find_spec(source: Any, con: Any) -> dict[str, Any]:
-        """The catalog spec dict for ``source`` (see :meth:`load`)."""
-        if isinstance(source, Mapping):
-            return dict(source)
-        if isinstance(source, (str, os.PathLike)):
-            return read_toml(Path(source))
-        if source is not None:
-            raise CatalogError(
-                f"catalog= takes a dict, a path to segnb.toml or a Catalog, not {type(source).__name__}"
-            )
-        stored = stored_spec(con)
-        if stored is not None:
-            return stored
-        raise CatalogError(
-            "no catalog: pass catalog= (a dict or a path to segnb.toml), or put a segnb.toml "
-            "with [entities.<name>] sections in the working directory"
-        )
+        """The catalog spec dict for ``source`` (see :meth:`load` and :func:`.spec.find_spec`)."""
+        return find_spec(source, con)
 
     @classmethod
     def from_spec(cls, spec: Mapping[str, Any], con: Any) -> Catalog:
+        """Resolve a spec dict against ``con``: every table and column checked, types inferred.
+
+        Parameters
+        ----------
+        spec
+            A dict shaped like ``segnb.toml``.
+        con
+            The Ibis backend holding the tables.
+        """
         entities_spec = spec.get("entities")
         if not isinstance(entities_spec, Mapping) or not entities_spec:
             raise CatalogError(
                 "the catalog has no entities: add an [entities.users] section "
                 "with table = ... and id = ..."
             )
-        tables = _TableLookup(con)
+        tables = Tables(con)
         entities = {name: _entity(name, body, tables) for name, body in entities_spec.items()}
         return cls(entities=entities, con=con, spec=dict(spec))
 
@@ -222,12 +232,12 @@ class Catalog:
         except KeyError:
             raise CatalogError(
                 f"unknown target object {name!r}; the catalog declares "
-                f"{', '.join(self.entities)}{_did_you_mean(name, self.entities)}"
+                f"{', '.join(self.entities)}{did_you_mean(name, self.entities)}"
             ) from None
 
     def table(self, name: str):
         """The Ibis table for a (possibly schema-qualified) table name."""
-        return _TableLookup(self.con).table(name)
+        return Tables(self.con).table(name)
 
     def event_names(self, entity: Entity | str | None = None) -> list[str]:
         """Every event name of an entity, from declarations or the data."""
@@ -253,11 +263,7 @@ class Catalog:
             return source.declared
         key = (entity.name, index)
         if key not in self._event_names:
-            t = self.table(source.table)
-            col = t[source.name]
-            rows = t.filter(col.notnull()).select(col.name("event")).distinct()
-            rows = rows.order_by("event").limit(ENUM_VALUE_LIMIT)
-            values = rows.to_pyarrow().column("event").to_pylist()
+            values = distinct_values(self.table(source.table), source.name, ENUM_VALUE_LIMIT)
             self._event_names[key] = tuple(str(v) for v in values)
         return self._event_names[key]
 
@@ -282,15 +288,7 @@ class Catalog:
             t = self.table(ent.table)
         else:
             raise CatalogError(f"{ent.name} has no tag or attribute {name!r}")
-        col = t[name]
-        counts = (
-            t.filter(col.notnull())
-            .group_by(col.name("value"))
-            .aggregate(n=ibis._.count())
-            .order_by([ibis.desc("n"), "value"])
-            .limit(limit + 1)
-        )
-        values = counts.to_pyarrow().column("value").to_pylist()
+        values = frequent_values(t, name, limit + 1)
         result = (values[:limit], len(values) > limit)
         self._values[key] = result
         return result
@@ -313,7 +311,7 @@ class Catalog:
                         "event",
                         event,
                         "event",
-                        source.labels.get(event, _label(event)),
+                        source.labels.get(event, label(event)),
                         source.descriptions.get(event, ""),
                         source.table,
                     )
@@ -323,209 +321,44 @@ class Catalog:
         return pd.DataFrame(rows, columns=["kind", "name", "type", "label", "description", "table"])
 
 
-# -- resolving a spec against the warehouse -----------------------------------
+# -- building the model from a spec -------------------------------------------------
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Read a ``segnb.toml`` file, with errors that name the file and line."""
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise CatalogError(f"catalog file {str(path)!r} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"{path}: {exc}") from None
-
-
-def stored_spec(con: Any) -> dict[str, Any] | None:
-    """The catalog a warehouse carries in its ``segnb_catalog`` table, if any."""
-    try:
-        if CATALOG_TABLE not in con.list_tables():
-            return None
-        rows = con.table(CATALOG_TABLE).to_pyarrow().column("toml").to_pylist()
-    except Exception:
-        return None
-    if not rows:
-        return None
-    try:
-        return tomllib.loads(rows[0])
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(f"the warehouse's {CATALOG_TABLE} table holds bad TOML: {exc}") from None
-
-
-class _TableLookup:
-    def __init__(self, con: Any) -> None:
-        self.con = con
-
-    def table(self, name: str, where: str = ""):
-        parts = name.split(".")
-        database: Any = None
-        if len(parts) == 2:
-            database = parts[0]
-        elif len(parts) >= 3:
-            database = (".".join(parts[:-2]), parts[-2])
-        try:
-            return self.con.table(parts[-1], database=database)
-        except Exception as exc:
-            try:
-                known = (
-                    self.con.list_tables(database=database) if database else self.con.list_tables()
-                )
-            except Exception:
-                known = []
-            hint = _did_you_mean(parts[-1], known)
-            place = f" ({where})" if where else ""
-            raise CatalogError(f"table {name!r}{place} is not in the warehouse{hint}") from exc
-
-
-def _require(body: Mapping[str, Any], key: str, where: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value:
-        raise CatalogError(f'{where} needs {key} = "..." (a {_KEY_HELP.get(key, key)})')
-    return value
-
-
-_KEY_HELP = {
-    "table": "table name",
-    "id": "column holding the entity id",
-    "date": "column holding the snapshot date",
-    "time": "column holding the event time",
-}
-
-_ENTITY_KEYS = {
-    "table",
-    "id",
-    "ids",
-    "tags",
-    "events",
-    "types",
-    "labels",
-    "descriptions",
-    "exclude",
-    "label",
-    "description",
-}
-_TAG_KEYS = {"table", "id", "date", "types", "labels", "descriptions", "exclude"}
-_EVENT_KEYS = {
-    "table",
-    "id",
-    "time",
-    "name",
-    "event",
-    "names",
-    "types",
-    "labels",
-    "descriptions",
-    "event_labels",
-    "event_descriptions",
-    "exclude",
-}
-
-
-def _check_keys(body: Mapping[str, Any], allowed: set[str], where: str) -> None:
-    if not isinstance(body, Mapping):
-        raise CatalogError(f"{where} must be a table of settings, not {type(body).__name__}")
-    for key in body:
-        if key not in allowed:
-            raise CatalogError(
-                f"{where} has an unknown setting {key!r}{_did_you_mean(key, allowed)}"
-            )
-
-
-def _column(schema, name: str, table: str, where: str) -> dt.DataType:
-    if name not in schema:
-        raise CatalogError(
-            f"{where}: table {table!r} has no column {name!r}{_did_you_mean(name, schema.names)}"
-        )
-    return schema[name]
-
-
-def _infer(dtype: dt.DataType) -> str | None:
-    if dtype.is_boolean():
-        return "boolean"
-    if dtype.is_numeric():
-        return "number"
-    if dtype.is_temporal() and (dtype.is_date() or dtype.is_timestamp()):
-        return "datetime"
-    if dtype.is_string():
-        return "enum"
-    return None
-
-
-def _fits(kind: str, dtype: dt.DataType) -> bool:
-    if kind == "enum":
-        return dtype.is_string() or dtype.is_integer() or dtype.is_boolean()
-    if kind == "number":
-        return dtype.is_numeric()
-    if kind == "boolean":
-        return dtype.is_boolean()
-    return dtype.is_date() or dtype.is_timestamp()
-
-
-def _fields(
-    schema, skip: set[str], body: Mapping[str, Any], table: str, where: str
-) -> dict[str, Field]:
-    types = body.get("types", {}) or {}
+def _fields(schema, skip: set[str], body: Mapping[str, Any], table: str, where: str):
     labels = body.get("labels", {}) or {}
     descriptions = body.get("descriptions", {}) or {}
-    exclude = set(body.get("exclude", []) or [])
-    for key, mapping in (("types", types), ("labels", labels), ("descriptions", descriptions)):
-        if not isinstance(mapping, Mapping):
-            raise CatalogError(f"{where}.{key} must map column names to values")
-        for column in mapping:
-            if column not in schema:
-                raise CatalogError(
-                    f"{where}.{key}: table {table!r} has no column {column!r}"
-                    f"{_did_you_mean(column, schema.names)}"
-                )
-    out: dict[str, Field] = {}
-    for name, dtype in schema.items():
-        if name in skip or name in exclude:
-            continue
-        kind = types.get(name)
-        if kind is None:
-            kind = _infer(dtype)
-            if kind is None:
-                continue  # arrays, structs, …: not usable in rules
-        elif kind not in TYPES:
-            raise CatalogError(
-                f"{where}.types.{name} = {kind!r} is not a tag type; use one of {', '.join(TYPES)}"
-            )
-        elif not _fits(kind, dtype):
-            raise CatalogError(
-                f"{where}.types.{name} = {kind!r} does not fit column type {dtype} of {table!r}"
-            )
-        out[name] = Field(
+    return {
+        name: Field(
             name=name,
             type=kind,
             dtype=dtype,
-            label=str(labels.get(name, _label(name))),
+            label=str(labels.get(name, label(name))),
             description=str(descriptions.get(name, "")),
         )
-    return out
+        for name, (kind, dtype) in column_types(schema, skip, body, table, where).items()
+    }
 
 
-def _entity(name: str, body: Mapping[str, Any], tables: _TableLookup) -> Entity:
+def _entity(name: str, body: Mapping[str, Any], tables: Tables) -> Entity:
     where = f"[entities.{name}]"
-    _check_keys(body, _ENTITY_KEYS, where)
-    table = _require(body, "table", where)
-    id_col = _require(body, "id", where)
+    check_keys(body, ENTITY_KEYS, where)
+    table = require(body, "table", where)
+    id_col = require(body, "id", where)
     schema = tables.table(table, where).schema()
-    id_dtype = _column(schema, id_col, table, where)
+    id_dtype = column_type(schema, id_col, table, where)
     alternates = body.get("ids", []) or []
     if not isinstance(alternates, list) or not all(isinstance(a, str) for a in alternates):
         raise CatalogError(f'{where}.ids lists other id columns, e.g. ids = ["device_id"]')
     id_columns = {id_col: id_dtype}
     for column in alternates:
-        id_columns[column] = _column(schema, column, table, f"{where}.ids")
+        id_columns[column] = column_type(schema, column, table, f"{where}.ids")
     # alternate ids identify entities (uploads map through them); they are not enum tags
     attributes = _fields(schema, set(id_columns), body, table, where)
     tags = tuple(
-        _tag_source(part, tables, f"{where[:-1]}.tags]") for part in _as_list(body.get("tags"))
+        _tag_source(part, tables, f"{where[:-1]}.tags]") for part in as_list(body.get("tags"))
     )
     events = tuple(
-        _event_source(part, tables, f"{where[:-1]}.events]")
-        for part in _as_list(body.get("events"))
+        _event_source(part, tables, f"{where[:-1]}.events]") for part in as_list(body.get("events"))
     )
     seen: dict[str, str] = {}
     for source in tags:
@@ -544,46 +377,32 @@ def _entity(name: str, body: Mapping[str, Any], tables: _TableLookup) -> Entity:
         attributes=attributes,
         tags=tags,
         events=events,
-        label=str(body.get("label", _label(name))),
+        label=str(body.get("label", label(name))),
         description=str(body.get("description", "")),
         id_columns=id_columns,
     )
 
 
-def _as_list(value: Any) -> list[Mapping[str, Any]]:
-    if value is None:
-        return []
-    if isinstance(value, Mapping):
-        return [value]
-    if isinstance(value, list):
-        return value
-    raise CatalogError(f"tags and events take a table of settings or a list of them, not {value!r}")
-
-
-def _tag_source(body: Mapping[str, Any], tables: _TableLookup, where: str) -> TagSource:
-    _check_keys(body, _TAG_KEYS, where)
-    table = _require(body, "table", where)
+def _tag_source(body: Mapping[str, Any], tables: Tables, where: str) -> TagSource:
+    check_keys(body, TAG_KEYS, where)
+    table = require(body, "table", where)
     schema = tables.table(table, where).schema()
-    id_col = _column(schema, _require(body, "id", where), table, where)
-    del id_col
-    date = _require(body, "date", where)
-    date_dtype = _column(schema, date, table, where)
-    if not (date_dtype.is_date() or date_dtype.is_timestamp()):
-        raise CatalogError(f"{where}: snapshot column {date!r} is {date_dtype}, not a date")
-    fields = _fields(schema, {body["id"], date}, body, table, where)
-    return TagSource(table=table, id=body["id"], date=date, fields=fields)
+    id_col = require(body, "id", where)
+    column_type(schema, id_col, table, where)
+    date = require(body, "date", where)
+    check_time_column(schema, date, table, where, "snapshot column", "a date")
+    fields = _fields(schema, {id_col, date}, body, table, where)
+    return TagSource(table=table, id=id_col, date=date, fields=fields)
 
 
-def _event_source(body: Mapping[str, Any], tables: _TableLookup, where: str) -> EventSource:
-    _check_keys(body, _EVENT_KEYS, where)
-    table = _require(body, "table", where)
+def _event_source(body: Mapping[str, Any], tables: Tables, where: str) -> EventSource:
+    check_keys(body, EVENT_KEYS, where)
+    table = require(body, "table", where)
     schema = tables.table(table, where).schema()
-    id_col = _require(body, "id", where)
-    _column(schema, id_col, table, where)
-    time = _require(body, "time", where)
-    time_dtype = _column(schema, time, table, where)
-    if not (time_dtype.is_date() or time_dtype.is_timestamp()):
-        raise CatalogError(f"{where}: event time column {time!r} is {time_dtype}, not a time")
+    id_col = require(body, "id", where)
+    column_type(schema, id_col, table, where)
+    time = require(body, "time", where)
+    time_dtype = check_time_column(schema, time, table, where, "event time column", "a time")
     name, event = body.get("name"), body.get("event")
     if (name is None) == (event is None):
         raise CatalogError(
@@ -591,8 +410,7 @@ def _event_source(body: Mapping[str, Any], tables: _TableLookup, where: str) -> 
             'or event = "<the one event every row is>"'
         )
     if name is not None:
-        _column(schema, name, table, where)
-    declared = tuple(body.get("names", []) or [])
+        column_type(schema, name, table, where)
     fields = _fields(schema, {id_col, time} | ({name} if name else set()), body, table, where)
     return EventSource(
         table=table,
@@ -601,7 +419,7 @@ def _event_source(body: Mapping[str, Any], tables: _TableLookup, where: str) -> 
         name=name,
         event=event,
         fields=fields,
-        declared=declared,
+        declared=tuple(body.get("names", []) or []),
         labels=dict(body.get("event_labels", {}) or {}),
         descriptions=dict(body.get("event_descriptions", {}) or {}),
         time_dtype=time_dtype,

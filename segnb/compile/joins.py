@@ -12,9 +12,10 @@ import functools
 import operator
 from collections.abc import Callable
 
-from segnb.lang.nodes import Count, Did, Node, Sum
+from segnb.lang.nodes import Node
+from segnb.lang.visitor import NodeVisitor
 
-__all__ = ["ANY", "COMPARE", "possible_values"]
+__all__ = ["ANY", "COMPARE", "Possible", "possible_values"]
 
 #: comparison operator -> function on Ibis values (and on Python values at zero)
 COMPARE = {
@@ -26,38 +27,84 @@ COMPARE = {
     ">=": operator.ge,
 }
 
-
-def possible_values(rule: Node, join: tuple, joins_of: Callable[[Node], list[tuple]]) -> frozenset:
-    """The truth values (True, False, None for unknown) ``rule`` can take without ``join``."""
-    return _Possible(join, joins_of).visit(rule)
-
-
 ANY = frozenset((True, False, None))  # None is SQL's unknown
 
+# what an operand is for an entity that has no row in the join
+_ZERO = "zero"  # a count or sum over no events
+_NULL = "null"  # a tag, change or score with no row
+_FREE = "free"  # the operand does not read the join: it could be anything
 
-class _Possible:
+
+def possible_values(rule: Node, join: tuple, joins_of: Callable[[Node], list[tuple]]) -> frozenset:
+    """The truth values (True, False, None for unknown) ``rule`` can take without ``join``.
+
+    Parameters
+    ----------
+    rule
+        A condition tree.
+    join
+        One join of the compiled query (as the compiler names it).
+    joins_of
+        The joins an operand reads (:meth:`RuleCompiler.joins_of`).
+
+    Examples
+    --------
+    >>> possible_values(rule, ("events", 0), compiler.joins_of)   # doctest: +SKIP
+    frozenset({False})
+    """
+    return Possible(join, joins_of).visit(rule)
+
+
+class Possible(NodeVisitor):
     """The truth values a rule can take for an entity that has no row in one join.
 
-    Missing tag or score rows make their values unknown (``is null`` true);
-    a missing events row makes every count and sum 0. Conditions that do not
-    read the join could be anything. If ``True`` is impossible, the compiler
-    may use an inner join: it drops only entities the rule rejects anyway.
+    A condition's ``visit_`` gives the set of truth values; an operand's gives
+    what it is without the row: a missing events row makes every count and sum
+    0, missing tag or score rows make their values unknown (``is null`` true),
+    and an operand that does not read the join could be anything. If ``True``
+    is impossible, the compiler may use an inner join: it drops only entities
+    the rule rejects anyway.
     """
 
     def __init__(self, join: tuple, joins_of: Callable[[Node], list[tuple]]) -> None:
         self.join, self.joins_of = join, joins_of
 
-    def visit(self, node: Node) -> frozenset:
-        return getattr(self, f"visit_{type(node).__name__}", self._other)(node)
+    # -- operands: what each is without the join's row ---------------------------
 
-    def _other(self, node: Node) -> frozenset:  # InSegment, and nodes that read no join
-        return ANY
+    def _reads(self, node: Node, missing: str) -> str:
+        return missing if self.join in self.joins_of(node) else _FREE
+
+    def visit_Count(self, node) -> str:
+        return self._reads(node, _ZERO)
+
+    def visit_Sum(self, node) -> str:
+        return self._reads(node, _ZERO)
+
+    def visit_Tag(self, node) -> str:
+        return self._reads(node, _NULL)
+
+    def visit_Change(self, node) -> str:
+        return self._reads(node, _NULL)
+
+    def visit_Score(self, node) -> str:
+        return self._reads(node, _NULL)
+
+    def _free(self, node) -> str:  # reads no join: entity attributes, event fields, dates
+        return _FREE
+
+    visit_Attribute = visit_EventField = visit_Today = visit_DateLiteral = visit_Window = _free
+
+    # -- conditions -----------------------------------------------------------------
 
     def _leaf(self, left: Node, at_zero) -> frozenset:
         """``at_zero(0)`` for a count or sum, unknown for a tag, change or score."""
-        if self.join not in self.joins_of(left):
+        return self._at(self.visit(left), at_zero)
+
+    @staticmethod
+    def _at(value: str, at_zero) -> frozenset:
+        if value == _FREE:
             return ANY
-        if isinstance(left, (Count, Sum, Did)):
+        if value == _ZERO:
             try:
                 return frozenset((bool(at_zero(0)),))
             except TypeError:  # a value that is not a number: do not guess
@@ -83,16 +130,20 @@ class _Possible:
         return self._leaf(node.left, lambda zero: node.low <= zero <= node.high)
 
     def visit_IsNull(self, node) -> frozenset:
-        if self.join not in self.joins_of(node.left):
+        value = self.visit(node.left)
+        if value == _FREE:
             return ANY
-        missing = not isinstance(node.left, (Count, Sum))  # counts and sums are 0
+        missing = value == _NULL  # counts and sums are 0
         return frozenset((missing != node.negated,))
 
     def visit_Truth(self, node) -> frozenset:
         return self._leaf(node.left, bool)
 
     def visit_Did(self, node) -> frozenset:
-        return self._leaf(node, lambda zero: zero >= 1)
+        return self._at(self._reads(node, _ZERO), lambda zero: zero >= 1)
+
+    def visit_InSegment(self, node) -> frozenset:
+        return ANY  # membership of another segment: not a join of this query
 
 
 def _kleene_and(a, b):

@@ -4,7 +4,8 @@ The query is the entity table joined on its id to every tag snapshot the rule
 reads, each once (the latest snapshot date is a scalar subquery, not a
 per-entity window), and to one aggregation per events table that computes
 every window and filter of the rule as conditional aggregates in a single
-scan; then the rule, as a boolean expression, filters the joined row. A join
+scan (both blocks come from :mod:`segnb.compile.blocks`); then the rule, as a
+boolean expression, filters the joined row. A join
 is an inner join when the rule cannot hold for an entity without a row there,
 else a left join (counts and sums missing there are 0).
 
@@ -28,13 +29,21 @@ import functools
 import operator
 from dataclasses import dataclass
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import ibis
 import ibis.expr.datatypes as dt
 
 from segnb.catalog.model import Catalog, Entity, EventSource, closest
+from segnb.compile.blocks import Measure, event_aggregates, latest_snapshot, snapshot_on
 from segnb.compile.joins import COMPARE, possible_values
+from segnb.compile.time import (
+    DAY_COMPARE,
+    ONE_DAY,
+    as_date,
+    day_range,
+    midnight,
+    time_zone,
+)
 from segnb.errors import NotAvailableError, RuleError, RuleTypeError, UnknownNameError
 from segnb.lang.nodes import (
     Attribute,
@@ -47,25 +56,13 @@ from segnb.lang.nodes import (
     Sum,
     Tag,
     Today,
+    Window,
     walk,
 )
+from segnb.lang.visitor import NodeVisitor
 
-__all__ = ["Resolver", "compile_rule", "day_range", "midnight"]
-
-ONE_DAY = datetime.timedelta(days=1)
-
-# -- small declarative tables -------------------------------------------------
-
-#: comparison of a timestamp with a calendar day: ``lo``/``hi`` are that day's
-#: midnight and the next day's, so only plain range predicates reach SQL
-DAY_COMPARE = {
-    "=": lambda x, lo, hi: (x >= lo) & (x < hi),
-    "!=": lambda x, lo, hi: (x < lo) | (x >= hi),
-    "<": lambda x, lo, hi: x < lo,
-    "<=": lambda x, lo, hi: x < hi,
-    ">": lambda x, lo, hi: x >= hi,
-    ">=": lambda x, lo, hi: x >= lo,
-}
+# day_range and midnight: still imported from here by the model features
+__all__ = ["DAY_COMPARE", "Resolver", "RuleCompiler", "compile_rule", "day_range", "midnight"]
 
 
 class Resolver(Protocol):
@@ -76,26 +73,6 @@ class Resolver(Protocol):
 
     def scores(self, name: str) -> ibis.Table:
         """Two columns: the entity id and ``score``."""
-
-
-def midnight(day: datetime.date, dtype: dt.DataType, zone: Any):
-    """Start of ``day`` (in ``zone`` for tz-aware columns) as a literal comparable with ``dtype``."""
-    if dtype.is_date():
-        return ibis.literal(day)
-    moment = datetime.datetime.combine(day, datetime.time())
-    if dtype.timezone is not None:
-        moment = moment.replace(tzinfo=zone)
-    return ibis.literal(moment, type=dtype)
-
-
-def day_range(column, first: datetime.date, last: datetime.date, zone: Any):
-    """``first <= day(column) <= last`` as a plain range on the column itself."""
-    dtype = column.type()
-    if dtype.is_date():
-        return (column >= first) & (column <= last)
-    return (column >= midnight(first, dtype, zone)) & (
-        column < midnight(last + ONE_DAY, dtype, zone)
-    )
 
 
 def compile_rule(
@@ -137,20 +114,7 @@ def compile_rule(
     >>> print(ibis.to_sql(expr, dialect="duckdb"))                   # doctest: +SKIP
     """
     ent = entity if isinstance(entity, Entity) else catalog.entity(entity)
-    return RuleCompiler(catalog, ent, as_of=_as_date(as_of), tz=tz, resolver=resolver).compile(rule)
-
-
-def _as_date(value: Any) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    if isinstance(value, datetime.date):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.date.fromisoformat(value)
-        except ValueError:
-            pass
-    raise RuleError(f"as_of must be a date (YYYY-MM-DD), not {value!r}")
+    return RuleCompiler(catalog, ent, as_of=as_date(as_of), tz=tz, resolver=resolver).compile(rule)
 
 
 @dataclass(frozen=True)
@@ -161,24 +125,26 @@ class _Value:
     dtype: dt.DataType
 
 
-@dataclass(frozen=True)
-class _Measure:
-    """One conditional aggregate over an events table (identical ones are shared)."""
-
-    kind: str  # "count" | "sum"
-    event: str
-    field: str | None
-    start: datetime.date
-    end: datetime.date
-    where: Node | None
-
-
-class RuleCompiler:
+class RuleCompiler(NodeVisitor):
     """A visitor: one ``visit_<NodeClass>`` per rule node.
 
     :meth:`compile` first plans the joins the rule needs (tag snapshots, one
     event aggregation per events table, scores), builds them, then visits the
-    condition to get a boolean expression over the joined row.
+    condition to get a boolean expression over the joined row. Conditions
+    visit to boolean Ibis expressions, operands to a ``_Value`` (expression
+    and type), dates to :class:`datetime.date` and windows to a day pair.
+    A node kind without a ``visit_`` method is a :class:`NotAvailableError`.
+
+    Parameters
+    ----------
+    catalog, entity
+        The resolved catalog and the target object.
+    as_of
+        The date ``T`` of the run.
+    tz
+        The segment's time zone (an IANA name).
+    resolver
+        Member and score tables of other segments (see :class:`Resolver`).
     """
 
     def __init__(
@@ -193,12 +159,7 @@ class RuleCompiler:
         self.catalog = catalog
         self.entity = entity
         self.as_of = as_of
-        try:
-            self.zone = ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise RuleError(
-                f"unknown time zone {tz!r}; use an IANA name like 'Asia/Shanghai'"
-            ) from None
+        self.zone = time_zone(tz)
         self.resolver = resolver
         self.base = catalog.table(entity.table)
         self._names = set(self.base.columns)
@@ -211,6 +172,13 @@ class RuleCompiler:
     # -- driver ---------------------------------------------------------------
 
     def compile(self, rule: Node) -> ibis.Table:
+        """The ids of the entities matching ``rule``: one Ibis query.
+
+        Parameters
+        ----------
+        rule
+            A checked condition tree.
+        """
         # only the id and the attributes the rule reads: plain, readable SQL
         used = dict.fromkeys(
             n.name for n in walk(rule) if isinstance(n, Attribute) and n.name in self._names
@@ -225,14 +193,6 @@ class RuleCompiler:
             joined = joined.join(right, key == right[right_key], how="inner" if inner else "left")
         self.row = joined
         return joined.filter(self.visit(rule)).select(self.entity.id)
-
-    def visit(self, node: Node) -> Any:
-        method = getattr(self, f"visit_{type(node).__name__}", None)
-        if method is None:
-            raise NotAvailableError(
-                f"the rule compiler has no translation for {type(node).__name__} nodes"
-            )
-        return method(node)
 
     def _fresh(self, base: str) -> str:
         name, n = base, 1
@@ -251,7 +211,7 @@ class RuleCompiler:
         date), ``("events", source)`` and ``("score", name)``.
         """
         snapshots: dict[tuple, list[str]] = {}
-        measures: dict[tuple, list[_Measure]] = {}
+        measures: dict[tuple, list[Measure]] = {}
         scores: list[str] = []
         for node in walk(rule):
             if isinstance(node, Tag):
@@ -278,7 +238,13 @@ class RuleCompiler:
         return plan
 
     def joins_of(self, operand: Node) -> list[tuple]:
-        """The joins an operand reads."""
+        """The joins an operand reads (none for conditions, attributes and dates).
+
+        Parameters
+        ----------
+        operand
+            A node of the rule.
+        """
         if isinstance(operand, Tag):
             return [self._tag_join(operand.name, operand.at)]
         if isinstance(operand, Change):
@@ -307,24 +273,10 @@ class RuleCompiler:
         """Rows of one snapshot date, projected to the tags needed from it."""
         _, index, when = join
         source = self.entity.tags[index]
-        t = self.catalog.table(source.table)
-        day = t[source.date]
-        is_timestamp = day.type().is_timestamp()
         if when == "latest":
-            upto = (
-                day < self._midnight(self.as_of + ONE_DAY, day.type())
-                if is_timestamp
-                else (day <= self.as_of)
-            )
-            latest = t.filter(upto)[source.date].max()
-            rows = t.filter(day == latest)
-        elif is_timestamp:
-            rows = t.filter(
-                day >= self._midnight(when, day.type()),
-                day < self._midnight(when + ONE_DAY, day.type()),
-            )
+            rows = latest_snapshot(self.catalog, source, self.as_of, self.zone)
         else:
-            rows = t.filter(day == when)
+            rows = snapshot_on(self.catalog, source, when, self.zone)
         key = self._fresh(f"{source.table.rsplit('.', 1)[-1]}_{source.id}")
         suffix = "" if when == "latest" else f"_at_{when:%Y%m%d}"
         columns = {key: rows[source.id]}
@@ -334,7 +286,7 @@ class RuleCompiler:
             columns[alias] = rows[tag]
         return rows.select(**columns), key
 
-    def _measure(self, node: Count | Sum | Did) -> tuple[tuple, _Measure]:
+    def _measure(self, node: Count | Sum | Did) -> tuple[tuple, Measure]:
         source = self.catalog.event_source(self.entity, node.event)
         if source is None:
             raise UnknownNameError(
@@ -351,47 +303,29 @@ class RuleCompiler:
                 )
             if not source.fields[field].dtype.is_numeric():
                 raise RuleTypeError(f"sum() needs a number field; {field!r} is not one")
-        start, end = node.window.resolve(self.as_of)
+        start, end = self.visit(node.window)
         kind = "sum" if isinstance(node, Sum) else "count"
-        measure = _Measure(kind, node.event, field, start, end, node.where)
+        measure = Measure(kind, node.event, start, end, field=field, where=node.where)
         return ("events", self.entity.events.index(source)), measure
 
-    def _aggregation(self, source: EventSource, measures: list[_Measure]):
-        """One pass over an events table: every measure as a conditional aggregate.
-
-        The scan keeps only the events named and the days of the windows (and
-        the filter, when every measure has the same one); each measure then
-        adds only the conditions that tell it apart from the others.
-        """
-        t = self.catalog.table(source.table)
-        spans = _merge([(m.start, m.end) for m in measures])
-        events = list(dict.fromkeys(m.event for m in measures))
-        wheres = {m.where for m in measures}
-        shared = wheres.pop() if len(wheres) == 1 else None
-        scan = [functools.reduce(operator.or_, [self._days(t[source.time], *s) for s in spans])]
-        if source.name is not None:
-            name = t[source.name]
-            scan.insert(0, name == events[0] if len(events) == 1 else name.isin(events))
-        if shared is not None:
-            scan.append(self._event_filter(shared, t, source))
-        rows = t.filter(*scan)
+    def _aggregation(self, source: EventSource, measures: list[Measure]):
+        """One pass over an events table: every measure as a conditional aggregate."""
         key = self._fresh(f"{source.table.rsplit('.', 1)[-1]}_{source.id}")
-        aggregates = {}
+        named = {}
         for m in measures:
-            parts = []
-            if len(events) > 1:
-                parts.append(rows[source.name] == m.event)
-            if spans != [(m.start, m.end)]:
-                parts.append(self._days(rows[source.time], m.start, m.end))
-            if m.where is not None and shared is None:
-                parts.append(self._event_filter(m.where, rows, source))
-            where = functools.reduce(operator.and_, parts) if parts else None
-            value = rows.count(where=where) if m.kind == "count" else rows[m.field].sum(where=where)
             field = f"_{m.field}" if m.field else ""
             alias = self._fresh(f"{m.kind}_{m.event}{field}")
             self._columns[m] = alias
-            aggregates[alias] = value
-        return rows.group_by(**{key: rows[source.id]}).aggregate(**aggregates), key
+            named[alias] = m
+        rows = event_aggregates(
+            self.catalog,
+            source,
+            named,
+            key=key,
+            zone=self.zone,
+            where=lambda where, rows: self._event_filter(where, rows, source),
+        )
+        return rows, key
 
     def _event_filter(self, where: Node, rows, source: EventSource):
         """A ``where`` filter as a boolean over the rows of an events table."""
@@ -423,9 +357,6 @@ class RuleCompiler:
     def _midnight(self, day: datetime.date, dtype: dt.DataType):
         return midnight(day, dtype, self.zone)
 
-    def _days(self, column, first: datetime.date, last: datetime.date):
-        return day_range(column, first, last, self.zone)
-
     # -- dates and operands -----------------------------------------------------
 
     def visit_Today(self, node: Today) -> datetime.date:
@@ -433,6 +364,9 @@ class RuleCompiler:
 
     def visit_DateLiteral(self, node: DateLiteral) -> datetime.date:
         return node.value
+
+    def visit_Window(self, node: Window) -> tuple[datetime.date, datetime.date]:
+        return node.resolve(self.as_of)
 
     def visit_Tag(self, node: Tag) -> _Value:
         column = self._columns[self.joins_of(node)[0], node.name]
@@ -541,14 +475,3 @@ class RuleCompiler:
 
     def _value(self, value: Any) -> Any:
         return self.visit(value) if isinstance(value, (Today, DateLiteral)) else value
-
-
-def _merge(spans: list[tuple[datetime.date, datetime.date]]):
-    """Union of day ranges as sorted, non-touching ranges."""
-    merged: list[tuple[datetime.date, datetime.date]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1] + ONE_DAY:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((start, end))
-    return merged

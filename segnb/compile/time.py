@@ -1,0 +1,185 @@
+"""Days as SQL sees them: midnights, day ranges and day comparisons on date or timestamp columns.
+
+A rule speaks in calendar days of the segment's time zone; the warehouse
+holds dates, naive timestamps (wall clock) or tz-aware timestamps. Every
+condition on a day becomes a plain range predicate on the column itself
+(``col >= midnight(first) AND col < midnight(last + 1)``), never a cast of
+the column, so indexes and partition pruning keep working.
+
+Examples
+--------
+>>> import datetime, ibis.expr.datatypes as dt
+>>> midnight(datetime.date(2025, 3, 1), dt.date, time_zone("UTC")).execute()  # doctest: +SKIP
+datetime.date(2025, 3, 1)
+>>> merge_spans([(datetime.date(2025, 3, 1), datetime.date(2025, 3, 3)),
+...              (datetime.date(2025, 3, 4), datetime.date(2025, 3, 5))])
+[(datetime.date(2025, 3, 1), datetime.date(2025, 3, 5))]
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from segnb.errors import RuleError, SegnbError
+from segnb.times import as_date as _base_as_date
+from segnb.times import zone as _base_zone
+
+__all__ = [
+    "DAY_COMPARE",
+    "ONE_DAY",
+    "as_date",
+    "day_range",
+    "merge_spans",
+    "midnight",
+    "on_or_before",
+    "time_zone",
+]
+
+ONE_DAY = datetime.timedelta(days=1)
+
+#: comparison of a timestamp with a calendar day: ``lo``/``hi`` are that day's
+#: midnight and the next day's, so only plain range predicates reach SQL
+DAY_COMPARE = {
+    "=": lambda x, lo, hi: (x >= lo) & (x < hi),
+    "!=": lambda x, lo, hi: (x < lo) | (x >= hi),
+    "<": lambda x, lo, hi: x < lo,
+    "<=": lambda x, lo, hi: x < hi,
+    ">": lambda x, lo, hi: x >= hi,
+    ">=": lambda x, lo, hi: x >= lo,
+}
+
+
+def as_date(value: Any, what: str = "as_of") -> datetime.date:
+    """The run date ``T`` from a date, a datetime or an ISO string; None is refused.
+
+    The engine's one date coercer (:func:`segnb.times.as_date`) without its
+    "None is today" default: a query is always compiled for a stated day.
+
+    Parameters
+    ----------
+    value
+        The date as given.
+    what
+        The argument's name, for the error.
+
+    Raises
+    ------
+    RuleError
+        When ``value`` is None or not a date.
+
+    Examples
+    --------
+    >>> as_date("2025-03-01")
+    datetime.date(2025, 3, 1)
+    """
+    if value is None:
+        raise RuleError(f"{what} is needed: the date (YYYY-MM-DD) the rule is evaluated on")
+    return _base_as_date(value, what=what, error=RuleError)
+
+
+def time_zone(tz: str | datetime.tzinfo) -> datetime.tzinfo:
+    """The time zone a segment's days are cut in: an IANA name, or a tzinfo as it is.
+
+    Parameters
+    ----------
+    tz
+        An IANA name (``"Asia/Shanghai"``) or a :class:`datetime.tzinfo`.
+
+    Raises
+    ------
+    RuleError
+        For an unknown name.
+
+    Examples
+    --------
+    >>> time_zone("UTC")
+    zoneinfo.ZoneInfo(key='UTC')
+    """
+    if isinstance(tz, datetime.tzinfo):
+        return tz
+    try:
+        return _base_zone(tz)
+    except SegnbError as exc:
+        raise RuleError(str(exc)) from None
+
+
+def midnight(day: datetime.date, dtype: dt.DataType, zone: Any):
+    """Start of ``day`` (in ``zone`` for tz-aware columns) as a literal comparable with ``dtype``.
+
+    Parameters
+    ----------
+    day
+        The calendar day.
+    dtype
+        The type of the column it is compared with (a date or a timestamp).
+    zone
+        The segment's time zone (a tzinfo); used only for tz-aware timestamps.
+    """
+    if dtype.is_date():
+        return ibis.literal(day)
+    moment = datetime.datetime.combine(day, datetime.time())
+    if dtype.timezone is not None:
+        moment = moment.replace(tzinfo=time_zone(zone))
+    return ibis.literal(moment, type=dtype)
+
+
+def day_range(column, first: datetime.date, last: datetime.date, zone: Any):
+    """``first <= day(column) <= last`` as a plain range on the column itself.
+
+    Parameters
+    ----------
+    column
+        An Ibis date or timestamp column.
+    first, last
+        The first and last day, both included.
+    zone
+        The segment's time zone (see :func:`midnight`).
+    """
+    dtype = column.type()
+    if dtype.is_date():
+        return (column >= first) & (column <= last)
+    return (column >= midnight(first, dtype, zone)) & (
+        column < midnight(last + ONE_DAY, dtype, zone)
+    )
+
+
+def on_or_before(column, day: datetime.date, zone: Any):
+    """``day(column) <= day`` as a plain predicate on the column itself.
+
+    Parameters
+    ----------
+    column
+        An Ibis date or timestamp column.
+    day
+        The last day included.
+    zone
+        The segment's time zone (see :func:`midnight`).
+    """
+    dtype = column.type()
+    if dtype.is_timestamp():
+        return column < midnight(day + ONE_DAY, dtype, zone)
+    return column <= day
+
+
+def merge_spans(
+    spans: Iterable[tuple[datetime.date, datetime.date]],
+) -> list[tuple[datetime.date, datetime.date]]:
+    """Union of day ranges (both ends included) as sorted ranges that neither overlap nor touch.
+
+    Parameters
+    ----------
+    spans
+        ``(first, last)`` day pairs.
+    """
+    merged: list[tuple[datetime.date, datetime.date]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + ONE_DAY:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
