@@ -182,7 +182,7 @@ def test_private_scope_holds_on_every_path(ws_factory, tmp_path):
 CREATE_CHILD = """
 import pathlib, time
 import segnb
-from segnb.store import store
+from segnb.store import versions as store
 
 flag = pathlib.Path({flag!r})
 
@@ -199,7 +199,7 @@ ws.create_segment("buyers", "count(purchase, T-6..T) >= 1", as_of="2025-03-31")
 
 
 def test_a_failed_create_gives_its_name_up(store_ws, monkeypatch):
-    from segnb.store import store as store_module
+    from segnb.store import versions as store_module
 
     ws = store_ws
 

@@ -21,7 +21,7 @@ import segnb
 from segnb import cli
 from segnb.errors import InvalidValueError
 from segnb.refresh.runs import NotebookRun, notebook_runs, parse_value, run_notebook
-from segnb.store import store as store_module
+from segnb.store import schema as schema_module
 from segnb.store.store import SCHEMA_VERSION, Store
 
 nbformat = pytest.importorskip("nbformat")
@@ -237,8 +237,8 @@ def test_store_layout_1_is_upgraded(backend, monkeypatch):
     con = backend.con if backend.name == "postgres" else ibis.duckdb.connect()
     try:
         with monkeypatch.context() as m:
-            m.setattr(store_module, "MIGRATIONS", {1: store_module.MIGRATIONS[1]})
-            m.setattr(store_module, "SCHEMA_VERSION", 1)
+            m.setattr(schema_module, "MIGRATIONS", {1: schema_module.MIGRATIONS[1]})
+            m.setattr(schema_module, "SCHEMA_VERSION", 1)
             old = Store(con, backend.catalog, schema)
             assert old.schema_version == 1
             old.insert("runs", {"id": 1, "segment": "x", "status": "succeeded"})

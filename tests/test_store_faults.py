@@ -19,7 +19,7 @@ BUYERS = "count(purchase, T-6..T) >= 1"
 CHILD = """
 import pathlib, sys, time
 import segnb
-from segnb.store import store
+from segnb.store import versions
 
 flag = pathlib.Path({flag!r})
 release = pathlib.Path({flag!r} + ".release")
@@ -32,7 +32,7 @@ def hold(stage):
         while time.monotonic() < deadline and not release.exists():
             time.sleep(0.05)
 
-store.checkpoint = hold
+versions.checkpoint = hold
 try:
     ws = segnb.connect({url!r})
     ws.open_store({schema!r}, owner="tester", lock_wait={lock_wait!r})

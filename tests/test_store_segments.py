@@ -19,7 +19,8 @@ from segnb.errors import (
     StoreError,
     UnknownNameError,
 )
-from segnb.store import store as store_module
+from segnb.store import schema as schema_module
+from segnb.store import versions as versions_module
 from segnb.store.store import SCHEMA_VERSION, Store
 
 BUYERS = "count(purchase, T-6..T) >= 1"
@@ -88,7 +89,7 @@ def test_failed_refresh_keeps_last_good_version(store_ws, monkeypatch):
         if stage == "members_written":
             raise RuntimeError("disk full")
 
-    monkeypatch.setattr(store_module, "checkpoint", boom)
+    monkeypatch.setattr(versions_module, "checkpoint", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         seg.refresh(as_of=AS_OF - datetime.timedelta(days=5))
     assert seg.status == "failed" and "disk full" in seg.error
@@ -431,11 +432,11 @@ def test_store_migrates_an_older_layout(store_ws, monkeypatch):
     ws = store_ws
     ws.create_segment("buyers", rules=BUYERS, as_of=AS_OF)
     later = {
-        **store_module.MIGRATIONS,
+        **schema_module.MIGRATIONS,
         SCHEMA_VERSION + 1: ["ALTER TABLE {t:segments} ADD COLUMN tags TEXT"],
     }
-    monkeypatch.setattr(store_module, "MIGRATIONS", later)
-    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setattr(schema_module, "MIGRATIONS", later)
+    monkeypatch.setattr(schema_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     store = Store(ws.con, ws.catalog, ws.schema)
     assert store.schema_version == SCHEMA_VERSION + 1
     columns = ws.store.ibis_table("segnb_segments").columns

@@ -88,23 +88,22 @@ def _record(
     store = ctx.store
     ensure_group(ctx, opts["group_name"])
     now = utcnow()
-    for _ in range(5):
-        seg_id = store.next_id("segments")
-        values = {
-            "id": seg_id, "name": name, "entity": entity, "method": method,
-            "definition": json.dumps(definition, default=str), "owner": ctx.owner,
-            "status": "generating", "error": None, "current_version": None,
-            "created_at": now, "updated_at": now, **opts,
-        }  # fmt: skip
-        try:
-            store.insert("segments", values)
-            return store.segment_row_by_id(seg_id)
-        except Exception as exc:
-            if store.segment_row(name) is not None:
-                raise DuplicateNameError(
-                    f"a segment named {name!r} was just created elsewhere"
-                ) from exc
-    raise SegmentStateError(f"could not record segment {name!r}; try again")  # pragma: no cover
+    seg_id = store.next_id("segments")  # from a sequence: distinct across sessions
+    values = {
+        "id": seg_id, "name": name, "entity": entity, "method": method,
+        "definition": json.dumps(definition, default=str), "owner": ctx.owner,
+        "status": "generating", "error": None, "current_version": None,
+        "created_at": now, "updated_at": now, **opts,
+    }  # fmt: skip
+    try:
+        store.insert("segments", values)
+    except Exception as exc:
+        if store.segment_row(name) is not None:
+            raise DuplicateNameError(
+                f"a segment named {name!r} was just created elsewhere"
+            ) from exc
+        raise
+    return store.segment_row_by_id(seg_id)
 
 
 def redefine(ctx: Context, row: dict[str, Any], rules: Any, as_of: Any = None, **kw: Any) -> None:
