@@ -23,6 +23,7 @@ from typing import Any
 
 from segnb.errors import RuleError
 from segnb.lang import nodes as r
+from segnb.lang import tree
 
 __all__ = [
     "FUNCTIONS",
@@ -186,4 +187,4 @@ def to_text(node: r.Node) -> str:
     return printer(node)
 
 
-r.PRINTER[0] = to_text
+tree.PRINTER[0] = to_text
