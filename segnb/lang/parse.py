@@ -62,7 +62,14 @@ def _start(parser: Cursor, what: str) -> None:
         raise RuleSyntaxError(f"empty {what}", hint='write a condition, e.g. city = "Shenzhen"')
 
 
-def _rule(text, toks, catalog, ent, segments, scores) -> r.Node:
+def _rule(
+    text: str,
+    toks: list[Token],
+    catalog: Catalog,
+    ent: Entity,
+    segments: Collection[str] | None,
+    scores: Collection[str] | None,
+) -> r.Node:
     parser = RuleParser(text, toks, ent)
     _start(parser, "rule")
     tree = parser.rule()
