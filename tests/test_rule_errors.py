@@ -22,6 +22,7 @@ from segnb.lang.nodes import (
     In,
     InSegment,
     Score,
+    Span,
     Sum,
     Tag,
     Today,
@@ -698,10 +699,16 @@ def test_check_trees_without_text(schema_catalog):
 
 def test_check_locates_with_text(schema_catalog):
     text = "trade_cnt_7d in (1, 2)"
-    tree = In(Tag("trade_cnt_7d", span=(0, 12)), (1, 2), span=(0, len(text)))
+    span = Span(0, len(text), keyword=(13, 15), values=((17, 18), (20, 21)))
+    tree = In(Tag("trade_cnt_7d", span=(0, 12)), (1, 2), span=span)
     with pytest.raises(RuleTypeError) as info:
         check(tree, schema_catalog, text=text)
     assert (info.value.column, text[info.value.start : info.value.end]) == (14, "in")
+    # a plain (start, end) span records no parts: the error points at the whole condition
+    tree = In(Tag("trade_cnt_7d", span=(0, 12)), (1, 2), span=(0, len(text)))
+    with pytest.raises(RuleTypeError) as info:
+        check(tree, schema_catalog, text=text)
+    assert (info.value.column, text[info.value.start : info.value.end]) == (1, text)
 
 
 def test_operand_type(schema_catalog):

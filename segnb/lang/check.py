@@ -2,7 +2,10 @@
 
 The parser calls :func:`check` on each tree it builds; the store and the
 wizard call it on trees that come from JSON. Given the rule ``text`` and
-nodes that carry spans, errors point at the line, column and exact text.
+nodes that carry spans, errors point at the line, column and exact text: the
+parser records in each :class:`~segnb.lang.tree.Span` where the node's
+operator, values and names are. The checker is a
+:class:`~segnb.lang.visitor.NodeVisitor` with one ``visit_<Node>`` per kind.
 
 Examples
 --------
@@ -15,22 +18,22 @@ numbers are written without quotes
 
 from __future__ import annotations
 
-import datetime as dt
-import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from typing import Any
 
-from segnb.catalog.model import Catalog, Entity, EventSource, Field, closest
+from segnb.catalog.model import Catalog, Entity, EventSource, Field
 from segnb.errors import RuleError, RuleTypeError, UnknownNameError
+from segnb.hints import closest
+from segnb.lang import hints
 from segnb.lang import nodes as r
-from segnb.lang.lex import tokenize
-from segnb.lang.text import quote_name, quote_string, to_text, value_text
+from segnb.lang.nodes import value_kind
+from segnb.lang.text import quote_name, to_text, value_text
+from segnb.lang.tree import part_span
+from segnb.lang.visitor import NodeVisitor
 
-__all__ = ["check", "operand_type", "resolve_entity", "value_kind"]
+__all__ = ["Checker", "check", "operand_type", "resolve_entity", "value_kind"]
 
 Span = tuple[int, int]
-
-_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?\Z")
 _KIND_PHRASE = {
     "string": "a string",
     "number": "a number",
@@ -38,17 +41,6 @@ _KIND_PHRASE = {
     "date": "a date",
 }
 _TYPE_PHRASE = {"number": "a number", "boolean": "a boolean", "datetime": "a datetime"}
-
-
-def value_kind(value: Any) -> str:
-    """``'string'``, ``'number'``, ``'boolean'`` or ``'date'``: the kind of a rule value."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    return "date"
 
 
 def resolve_entity(catalog: Catalog | None, entity: Entity | str | None) -> Entity:
@@ -77,7 +69,7 @@ def operand_type(
     >>> operand_type(Tag("city"), "users", catalog)  # doctest: +SKIP
     'enum'
     """
-    checker = _Checker(catalog, resolve_entity(catalog, entity), None, None, None)
+    checker = Checker(catalog, resolve_entity(catalog, entity))
     if event is not None:
         checker.event, checker.source = event, checker.event_source(event, None)
     return checker.operand(node, None)[0]
@@ -112,16 +104,10 @@ def check(
     RuleTypeError
         A condition whose operand and values do not fit (``in`` on a number, …).
     """
-    if isinstance(rule, (r.SegmentRef, r.SetOp)):
-        _Checker(catalog, None, text, segments, scores).sets(rule)
+    if isinstance(rule, r.SetExpr):
+        Checker(catalog, None, text, segments, scores).visit(rule)
         return
-    checker = _Checker(catalog, resolve_entity(catalog, entity), text, segments, scores)
-    checker.condition(rule)
-
-
-def _listing(names: Sequence[str], limit: int = 12) -> str:
-    shown = ", ".join(quote_name(n) for n in names[:limit])
-    return shown + (", …" if len(names) > limit else "")
+    Checker(catalog, resolve_entity(catalog, entity), text, segments, scores).condition(rule)
 
 
 def _type_phrase(kind: str, field: Field | None) -> str:
@@ -141,29 +127,28 @@ def _needed(kind: str, field: Field | None) -> str:
     return {"number": "number", "boolean": "boolean", "datetime": "date"}[kind]
 
 
-def _as_number(value: str) -> str | None:
-    text = value.strip()
-    return text if _NUMBER.match(text) else None
+class Checker(NodeVisitor):
+    """Names and types of a tree against a catalog: ``visit_<Node>`` per node kind.
 
+    Conditions (:meth:`condition`) return nothing; operands (:meth:`operand`)
+    return their type and catalog field. Errors point at ``text`` when given.
+    """
 
-def _as_date(value: str) -> str | None:
-    try:
-        return dt.date.fromisoformat(value.strip()).isoformat()
-    except ValueError:
-        return None
-
-
-class _Checker:
-    def __init__(self, catalog, entity, text, segments, scores) -> None:
+    def __init__(
+        self,
+        catalog: Catalog | None,
+        entity: Entity | None,
+        text: str | None = None,
+        segments: Collection[str] | None = None,
+        scores: Collection[str] | None = None,
+    ) -> None:
         self.catalog = catalog
-        self.entity: Entity | None = entity
-        self.text: str | None = text
+        self.entity = entity
+        self.text = text
         self.segments = segments
         self.scores = scores
         self.event: str | None = None  # inside a where filter: the event and its table
         self.source: EventSource | None = None
-
-    # -- locating errors ------------------------------------------------------
 
     def fail(self, cls: type, message: str, span: Span | None, **kw: Any):
         err = cls(message, **kw)
@@ -171,99 +156,53 @@ class _Checker:
             err = err.located(self.text, span[0], span[1])
         raise err
 
-    def tokens(self, node: r.Node) -> list:
-        if self.text is None or node.span is None:
-            return []
-        try:
-            return tokenize(self.text, node.span[0], node.span[1])[:-1]
-        except RuleError:
-            return []
+    # -- days: validated when built -------------------------------------------
 
-    def nth(self, node: r.Node, index: int) -> Span | None:
-        toks = self.tokens(node)
-        return (toks[index].start, toks[index].end) if len(toks) > index else node.span
+    def visit_Today(self, node: r.Today, ctx: r.Node | None = None) -> None:
+        return None
 
-    def rest(self, node: r.Node) -> list:
-        """The tokens of a condition after its left operand."""
-        left = node.left.span
-        return [t for t in self.tokens(node) if left is not None and t.start >= left[1]]
-
-    def keyword_span(self, node: r.Node, stop: str) -> Span | None:
-        """The span of the operator words (``not in``, ``between``) up to ``stop``."""
-        rest = self.rest(node)
-        for i, tok in enumerate(rest):
-            if tok.kind == stop or (tok.kind == "ident" and tok.value.lower() == stop):
-                last = rest[i] if stop == "between" else rest[i - 1] if i else rest[0]
-                return (rest[0].start, last.end)
-        return node.span
-
-    def value_spans(self, node: r.Node) -> list[Span | None]:
-        """One span per value of an In or Between node (the node's span when unknown)."""
-        rest = self.rest(node)
-        words = [t.kind if t.kind != "ident" else t.value.lower() for t in rest]
-        groups: list[list] = []
-        if isinstance(node, r.In) and "(" in words:
-            current: list = []
-            first = words.index("(") + 1
-            for tok, word in zip(rest[first:], words[first:], strict=True):
-                if word not in (",", ")"):
-                    current.append(tok)
-                    continue
-                if current:
-                    groups.append(current)
-                current = []
-        elif isinstance(node, r.Between) and "between" in words and "and" in words:
-            b, a = words.index("between"), words.index("and")
-            groups = [rest[b + 1 : a], rest[a + 1 :]]
-        wanted = len(node.values) if isinstance(node, r.In) else 2
-        if len(groups) != wanted or not all(groups):
-            return [node.span] * wanted
-        return [(g[0].start, g[-1].end) for g in groups]
+    visit_DateLiteral = visit_Window = visit_Today
 
     # -- set expressions ------------------------------------------------------
 
-    def sets(self, node: r.Node) -> None:
-        for ref in r.walk(node):
-            if isinstance(ref, r.SetOp):
-                continue
-            if not isinstance(ref, r.SegmentRef):
-                self.fail(RuleError, f"not a set expression: {ref!r}", ref.span)
-            self.segment(ref.name, ref.span, "segment")
+    def visit_SetOp(self, node: r.SetOp) -> None:
+        self.visit(node.left)
+        self.visit(node.right)
+
+    def visit_SegmentRef(self, node: r.SegmentRef) -> None:
+        self.segment(node.name, node.span, "segment")
 
     def segment(self, name: str, span: Span | None, what: str) -> None:
         known = self.segments if what == "segment" else self.scores
         if known is None or name in known:
             return
-        guess = closest(name, known)
-        hint = None if guess else f"known {what}s: {_listing(sorted(known))}" if known else None
-        if what == "prediction segment" and self.segments is not None and name in self.segments:
-            hint = f"{name} is a segment, not an AI prediction: use in_segment({quote_name(name)})"
+        guess, hint = hints.unknown_segment(name, what, known, self.segments)
         self.fail(UnknownNameError, f"unknown {what} {name!r}", span, suggestion=guess, hint=hint)
 
     # -- conditions -----------------------------------------------------------
 
     def condition(self, node: r.Node) -> None:
-        if isinstance(node, (r.And, r.Or)):
-            for part in node.parts:
-                self.condition(part)
-        elif isinstance(node, r.Not):
-            self.condition(node.part)
-        elif isinstance(node, r.Compare):
-            self.compare(node)
-        elif isinstance(node, r.In):
-            self.in_(node)
-        elif isinstance(node, r.Between):
-            self.between(node)
-        elif isinstance(node, r.IsNull):
-            self.operand(node.left, node)
-        elif isinstance(node, r.Truth):
-            self.truth(node)
-        elif isinstance(node, r.Did):
-            self.measure(node)
-        elif isinstance(node, r.InSegment):
-            self.segment(node.name, self.nth(node, 2), "segment")
-        else:
-            self.fail(RuleError, f"not a condition: {node!r}", node.span)
+        if not isinstance(node, r.Condition):
+            self.fail(RuleError, f"not a condition: {node!r}", getattr(node, "span", None))
+        self.visit(node)
+
+    def visit_And(self, node: r.And | r.Or) -> None:
+        for part in node.parts:
+            self.condition(part)
+
+    visit_Or = visit_And
+
+    def visit_Not(self, node: r.Not) -> None:
+        self.condition(node.part)
+
+    def visit_IsNull(self, node: r.IsNull) -> None:
+        self.operand(node.left, node)
+
+    def visit_Did(self, node: r.Did) -> None:
+        self.measure(node)
+
+    def visit_InSegment(self, node: r.InSegment) -> None:
+        self.segment(node.name, part_span(node, "name"), "segment")
 
     def mismatch(self, node, value: Any, need: str, span: Span | None, rewrite=None) -> None:
         kind = value_kind(value)
@@ -272,32 +211,14 @@ class _Checker:
         kind_of, field = self.operand(node.left, node)
         left = to_text(node.left)
         message = f"{left} is {_type_phrase(kind_of, field)} but {value_text(value)} is {_KIND_PHRASE[kind]}"
-        fixed, hint = None, None
-        if need == "number" and kind == "string" and _as_number(value):
-            fixed, hint = _as_number(value), "numbers are written without quotes"
-        elif need == "date" and kind == "string" and _as_date(value):
-            fixed, hint = _as_date(value), "dates are written without quotes"
-        elif need == "string" and kind != "string":
-            fixed = quote_string(value_text(value))
-            hint = "enum values are strings: put them in quotes"
-        elif need == "number":
-            hint = f"compare {left} with a number, e.g. {left} >= 5"
-        elif need == "date":
-            hint = f"compare {left} with a date: 2024-08-06, T or T-30"
-        elif need == "boolean" and kind == "string" and value.lower() in ("true", "false"):
-            fixed, hint = value.lower(), "true and false are written without quotes"
-        elif need == "boolean":
-            hint = f"{left} is true or false: write {left} = true, or simply {left}"
-        else:
-            hint = f"compare {left} with a {need}"
+        fixed, hint = hints.value_fix(need, value, left)
         suggestion = None if fixed is None else rewrite(fixed) if rewrite else fixed
         self.fail(RuleTypeError, message, span, suggestion=suggestion, hint=hint)
 
-    def compare(self, node: r.Compare) -> None:
+    def visit_Compare(self, node: r.Compare) -> None:
         kind, field = self.operand(node.left, node)
         left, op = to_text(node.left), node.op
-        rest = self.rest(node)
-        op_span = (rest[0].start, rest[0].end) if rest else node.span
+        op_span = part_span(node, "op")
         if kind == "enum" and op not in ("=", "!="):
             hint = f'an enum has no order; e.g. {left} = "…" or {left} in ("…", "…")'
             self.fail(
@@ -313,16 +234,16 @@ class _Checker:
                 op_span,
                 hint=f"or simply {left}, or not {left}",
             )
-        value_span = (rest[1].start, rest[-1].end) if len(rest) > 1 else node.span
+        value_span = part_span(node, "value")
         self.mismatch(
             node, node.value, _needed(kind, field), value_span, lambda v: f"{left} {op} {v}"
         )
 
-    def in_(self, node: r.In) -> None:
+    def visit_In(self, node: r.In) -> None:
         kind, field = self.operand(node.left, node)
         left = to_text(node.left)
         word = "not in" if node.negated else "in"
-        span = self.keyword_span(node, "(")
+        span = part_span(node, "keyword")
         if kind in ("number", "datetime"):
             example = f"{left} between 5 and 20" if kind == "number" else f"{left} >= T-30"
             values = [v for v in node.values if value_kind(v) == value_kind(node.values[0])]
@@ -342,10 +263,10 @@ class _Checker:
                 hint=f"or simply {left}, or not {left}",
             )
         need = _needed(kind, field)
-        for value, value_span in zip(node.values, self.value_spans(node), strict=True):
-            self.mismatch(node, value, need, value_span)
+        for i, value in enumerate(node.values):
+            self.mismatch(node, value, need, part_span(node, "values", i))
 
-    def between(self, node: r.Between) -> None:
+    def visit_Between(self, node: r.Between) -> None:
         kind, field = self.operand(node.left, node)
         left = to_text(node.left)
         if kind in ("enum", "boolean"):
@@ -353,14 +274,14 @@ class _Checker:
             self.fail(
                 RuleTypeError,
                 f"{left} is {_type_phrase(kind, field)}: between needs a number or a datetime",
-                self.keyword_span(node, "between"),
+                part_span(node, "keyword"),
                 hint=hint or f"use {left} = true or = false",
             )
         need = _needed(kind, field)
-        for value, span in zip((node.low, node.high), self.value_spans(node), strict=True):
-            self.mismatch(node, value, need, span)
+        for i, value in enumerate((node.low, node.high)):
+            self.mismatch(node, value, need, part_span(node, "values", i))
 
-    def truth(self, node: r.Truth) -> None:
+    def visit_Truth(self, node: r.Truth) -> None:
         kind, field = self.operand(node.left, node)
         if kind == "boolean":
             return
@@ -375,98 +296,61 @@ class _Checker:
 
     def operand(self, node: r.Node, ctx: r.Node | None) -> tuple[str, Field | None]:
         """The type of an operand and its catalog field (None for measures and scores)."""
+        if not isinstance(node, r.Operand):
+            self.fail(RuleError, f"not an operand: {node!r}", getattr(node, "span", None))
+        return self.visit(node, ctx)
+
+    def visit_Tag(self, node: r.Tag, ctx: r.Node | None) -> tuple[str, Field]:
         ent = self.entity
-        if isinstance(node, r.Tag):
-            if ent.has_tag(node.name):
-                return ent.tag(node.name).type, ent.tag(node.name)
-            if node.name in ent.attributes:
-                no_tags = f"; {ent.name} has no tag tables" if not ent.tags else ""
-                if node.at is None:  # only from JSON: the parser makes an Attribute
-                    self.fail(
-                        RuleTypeError,
-                        f"{node.name} is an attribute of {ent.name}, not a tag",
-                        node.span,
-                        hint=f"use Attribute({node.name!r}){no_tags}",
-                    )
+        if ent.has_tag(node.name):
+            return ent.tag(node.name).type, ent.tag(node.name)
+        if node.name in ent.attributes:
+            no_tags = f"; {ent.name} has no tag tables" if not ent.tags else ""
+            if node.at is None:  # only from JSON: the parser makes an Attribute
                 self.fail(
                     RuleTypeError,
-                    f"{node.name} is an attribute of {ent.name}, not a tag: it has no dated snapshots",
-                    self.at_span(node),
-                    hint=f"an attribute has one current value: drop the @date{no_tags}",
-                )
-            self.unknown(node, ctx)
-        if isinstance(node, r.Attribute):
-            if node.name in ent.attributes:
-                return ent.attributes[node.name].type, ent.attributes[node.name]
-            if ent.has_tag(node.name):
-                self.fail(
-                    RuleTypeError,
-                    f"{node.name} is a tag of {ent.name}, not an attribute",
+                    f"{node.name} is an attribute of {ent.name}, not a tag",
                     node.span,
+                    hint=f"use Attribute({node.name!r}){no_tags}",
                 )
-            self.unknown(node, ctx)
-        if isinstance(node, r.EventField):
-            return self.event_field(node)
-        if isinstance(node, r.Change):
-            self.change(node)
-        elif isinstance(node, (r.Count, r.Sum)):
-            self.measure(node)
-        elif isinstance(node, r.Score):
-            self.segment(node.name, self.nth(node, 2), "prediction segment")
-        else:
-            self.fail(RuleError, f"not an operand: {node!r}", node.span)
+            self.fail(
+                RuleTypeError,
+                f"{node.name} is an attribute of {ent.name}, not a tag: it has no dated snapshots",
+                part_span(node, "at"),
+                hint=f"an attribute has one current value: drop the @date{no_tags}",
+            )
+        self.unknown(node, ctx)
+
+    def visit_Attribute(self, node: r.Attribute, ctx: r.Node | None) -> tuple[str, Field]:
+        ent = self.entity
+        if node.name in ent.attributes:
+            return ent.attributes[node.name].type, ent.attributes[node.name]
+        if ent.has_tag(node.name):
+            self.fail(
+                RuleTypeError, f"{node.name} is a tag of {ent.name}, not an attribute", node.span
+            )
+        self.unknown(node, ctx)
+
+    def visit_Change(self, node: r.Change, ctx: r.Node | None) -> tuple[str, None]:
+        self.change(node)
         return "number", None
 
-    def at_span(self, node: r.Tag) -> Span | None:
-        toks = self.tokens(node)
-        if node.at is None or len(toks) < 2:
-            return node.span
-        return (toks[1].start, toks[-1].end)
+    def visit_Count(self, node: r.Count | r.Sum, ctx: r.Node | None) -> tuple[str, None]:
+        self.measure(node)
+        return "number", None
 
-    def unknown(self, node: r.Node, ctx: r.Node | None) -> None:
-        ent, name = self.entity, node.name
-        span = self.nth(node, 0)
-        events = self.catalog.event_names(ent) if ent.events else []
-        message = f"{name!r} is not a tag or attribute of {ent.name}"
-        if name in events:
-            example = f"count({name}, T-6..T) >= 1"
-            if isinstance(ctx, r.Compare) and value_kind(ctx.value) == "number":
-                example = f"count({name}, T-6..T) {ctx.op} {value_text(ctx.value)}"
-            elif isinstance(ctx, r.Truth):
-                example = f"did({name}, T-6..T)"
-            self.fail(
-                UnknownNameError,
-                f"{name!r} is an event, not a tag or attribute of {ent.name}",
-                span,
-                suggestion=example,
-                hint="events are counted over a window of days: T-6..T is the last 7 days",
-            )
-        if isinstance(ctx, r.Truth) and self.segments is not None and name in self.segments:
-            self.fail(UnknownNameError, message, span, suggestion=f"in_segment({quote_name(name)})")
-        if self.scores is not None and name in self.scores:
-            self.fail(UnknownNameError, message, span, suggestion=f"score({quote_name(name)})")
-        sources = [s for s in ent.events if name in s.fields]
-        if sources and events:
-            with_field = [e for e in events if self.catalog.event_source(ent, e) in sources]
-            event = with_field[0] if with_field else events[0]
-            cond = to_text(ctx) if ctx is not None else f'{quote_name(name)} = "…"'
-            self.fail(
-                UnknownNameError,
-                f"{name!r} is a field of events, not a tag or attribute of {ent.name}",
-                span,
-                hint=f"filter events with where, e.g. did({event} where {cond}, T-6..T); "
-                f"events that have {name}: {_listing(with_field)}",
-            )
-        candidates = ent.tag_names + list(ent.attributes)
-        guess = closest(name, candidates)
-        hint = None
-        if guess is None:
-            hint = f"tags and attributes of {ent.name}: {_listing(candidates)}"
-            event = closest(name, events)
-            if event is not None:
-                guess = f"count({event}, T-6..T) >= 1"
-                hint = "events are counted over a window of days"
-        self.fail(UnknownNameError, message, span, suggestion=guess, hint=hint)
+    visit_Sum = visit_Count
+
+    def visit_Score(self, node: r.Score, ctx: r.Node | None) -> tuple[str, None]:
+        self.segment(node.name, part_span(node, "name"), "prediction segment")
+        return "number", None
+
+    def unknown(self, node: r.Tag | r.Attribute, ctx: r.Node | None) -> None:
+        message, suggestion, hint = hints.unknown_name(
+            self.catalog, self.entity, node.name, ctx, self.segments, self.scores
+        )
+        span = part_span(node, "name")
+        self.fail(UnknownNameError, message, span, suggestion=suggestion, hint=hint)
 
     def event_source(self, event: str, span: Span | None) -> EventSource:
         ent = self.entity
@@ -480,9 +364,7 @@ class _Checker:
                 span,
                 hint="declare an events table for it in the catalog",
             )
-        names = self.catalog.event_names(ent)
-        guess = closest(event, names)
-        hint = None if guess else f"events of {ent.name}: {_listing(names)}"
+        guess, hint = hints.nearest(event, self.catalog.event_names(ent), f"events of {ent.name}")
         if ent.has_tag(event) or event in ent.attributes:
             hint = f"{event} is a {'tag' if ent.has_tag(event) else 'attribute'}, not an event"
         self.fail(
@@ -494,26 +376,24 @@ class _Checker:
         )
 
     def measure(self, node: r.Count | r.Sum | r.Did) -> None:
-        source = self.event_source(node.event, self.nth(node, 2))
+        source = self.event_source(node.event, part_span(node, "event"))
         if isinstance(node, r.Sum):
-            span = self.nth(node, 4)
+            span = part_span(node, "field")
             field = source.fields.get(node.field)
             numbers = [f.name for f in source.fields.values() if f.type == "number"]
             if field is None:
-                guess = closest(node.field, source.fields)
+                guess, hint = hints.nearest(node.field, source.fields, f"fields of {node.event}")
                 self.fail(
                     UnknownNameError,
                     f"{node.event} events have no field {node.field!r}",
                     span,
                     suggestion=guess,
-                    hint=None
-                    if guess
-                    else f"fields of {node.event}: {_listing(list(source.fields))}",
+                    hint=hint,
                 )
             if field.type != "number":
                 hint = f"count() counts events: count({quote_name(node.event)}, …)"
                 if numbers:
-                    hint = f"number fields of {node.event}: {_listing(numbers)}; {hint}"
+                    hint = f"number fields of {node.event}: {hints.listing(numbers)}; {hint}"
                 self.fail(
                     RuleTypeError,
                     f"sum() needs a number field, but {node.event}.{node.field} is "
@@ -529,7 +409,7 @@ class _Checker:
             finally:
                 self.event, self.source = saved
 
-    def event_field(self, node: r.EventField) -> tuple[str, Field]:
+    def visit_EventField(self, node: r.EventField, ctx: r.Node | None = None) -> tuple[str, Field]:
         if self.source is None:
             self.fail(
                 RuleTypeError,
@@ -540,8 +420,7 @@ class _Checker:
         if field is not None:
             return field.type, field
         ent = self.entity
-        guess = closest(node.name, self.source.fields)
-        hint = None if guess else f"fields of {self.event}: {_listing(list(self.source.fields))}"
+        guess, hint = hints.nearest(node.name, self.source.fields, f"fields of {self.event}")
         if ent.has_tag(node.name) or node.name in ent.attributes:
             hint = (
                 f"{node.name} is a {'tag' if ent.has_tag(node.name) else 'attribute'} of "
@@ -550,14 +429,14 @@ class _Checker:
         self.fail(
             UnknownNameError,
             f"{self.event} events have no field {node.name!r}",
-            self.nth(node, 0),
+            part_span(node, "name"),
             suggestion=guess,
             hint=hint,
         )
 
     def change(self, node: r.Change) -> None:
         ent, name = self.entity, node.tag
-        span = self.nth(node, 2)
+        span = part_span(node, "tag")
         if ent.has_tag(name):
             field = ent.tag(name)
             if field.type != "number":
@@ -593,5 +472,5 @@ class _Checker:
             f"{name!r} is not a tag of {ent.name}",
             span,
             suggestion=guess,
-            hint=None if guess else f"number tags of {ent.name}: {_listing(numbers)}",
+            hint=None if guess else f"number tags of {ent.name}: {hints.listing(numbers)}",
         )

@@ -1,4 +1,13 @@
-"""Rule text -> tokens: the lexer of the rule language (see :mod:`segnb.lang.parse`)."""
+"""Rule text -> tokens: the lexer of the rule language (see :mod:`segnb.lang.parse`).
+
+Examples
+--------
+>>> [(t.kind, t.value) for t in tokenize("a >= T-6")]  # doctest: +NORMALIZE_WHITESPACE
+[(TokenKind.IDENT, 'a'), (TokenKind.GE, None), (TokenKind.IDENT, 'T'),
+ (TokenKind.NUMBER, -6), (TokenKind.EOF, None)]
+>>> TokenKind.GE == ">=", f"{TokenKind.DOTDOT}"
+(True, '..')
+"""
 
 from __future__ import annotations
 
@@ -6,19 +15,61 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from segnb.errors import RuleSyntaxError
 
-__all__ = ["Token", "fail", "tokenize"]
+__all__ = ["Token", "TokenKind", "fail", "tokenize"]
+
+
+class TokenKind(str, Enum):
+    """The kinds of token. Each member equals (and prints as) its text: the
+    punctuation itself, or a word for names and literals."""
+
+    IDENT = "ident"  # a bare name or keyword: value is the text
+    QNAME = "qname"  # a `backtick` name: value is the name
+    STRING = "string"
+    NUMBER = "number"
+    DATE = "date"
+    EOF = "eof"
+    LPAREN = "("
+    RPAREN = ")"
+    COMMA = ","
+    DOT = "."
+    DOTDOT = ".."
+    AT = "@"
+    AMP = "&"
+    PIPE = "|"
+    MINUS = "-"
+    PLUS = "+"
+    EQ = "="
+    NE = "!="
+    LTGT = "<>"
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    EQEQ = "=="
+    ANDAND = "&&"
+    OROR = "||"
+    BANG = "!"
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:
+        return f"TokenKind.{self.name}"
+
+
+K = TokenKind
 
 
 @dataclass(frozen=True)
 class Token:
-    """One token: ``kind`` is ident, qname (a `backtick` name), string, number,
-    date, eof, or the punctuation itself (``(``, ``..``, ``>=``, …)."""
+    """One token of the rule text: its kind, value (names, literals) and offsets."""
 
-    kind: str
+    kind: TokenKind
     value: Any
     start: int
     end: int
@@ -31,8 +82,8 @@ _STRICT_DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _NUMBER = re.compile(r"[+-]?\d+(?:_\d+)*(?:\.\d+(?:_\d+)*)?(?:[eE][+-]?\d+(?:_\d+)*)?")
 _WORD = re.compile(r"[^\W\d]\w*|\w+")
 DATE_HINT = "a date is written YYYY-MM-DD (2024-08-06), or T, T-6, T+1: days from the run date T"
-_PUNCT = ("..", "&&", "||", "==", "!=", "<>", "<=", ">=")
-_PUNCT1 = "(),.@&|-+=<>!"
+_PUNCT = {k.value: k for k in K if len(k.value) == 2}
+_PUNCT1 = {k.value: k for k in K if len(k.value) == 1}
 _STRING_ESCAPES = {"\\": "\\", '"': '"', "'": "'", "n": "\n", "t": "\t"}
 _ODD_CHARS = {
     "\u201c": "use straight quotes: \" or '",
@@ -68,17 +119,17 @@ def tokenize(text: str, start: int = 0, end: int | None = None) -> list[Token]:
         elif "0" <= ch <= "9" or (ch in "+-" and "0" <= nxt <= "9"):
             tok = _number_or_date(text, pos, end)
         elif m := _IDENT.match(text, pos, end):
-            tok = Token("ident", m.group(), pos, m.end())
+            tok = Token(K.IDENT, m.group(), pos, m.end())
         elif pos + 2 <= end and text[pos : pos + 2] in _PUNCT:
-            tok = Token(text[pos : pos + 2], None, pos, pos + 2)
+            tok = Token(_PUNCT[text[pos : pos + 2]], None, pos, pos + 2)
         elif ch in _PUNCT1:
-            tok = Token(ch, None, pos, pos + 1)
+            tok = Token(_PUNCT1[ch], None, pos, pos + 1)
         else:
             raise _bad_char(text, pos, end)
         out.append(tok)
         pos = tok.end
     last = out[-1].end if out else start
-    out.append(Token("eof", None, last, last))
+    out.append(Token(K.EOF, None, last, last))
     return out
 
 
@@ -103,7 +154,7 @@ def _string(text: str, pos: int, end: int) -> Token:
     while i < end and text[i] != "\n":
         ch = text[i]
         if ch == quote:
-            return Token("string", "".join(buf), pos, i + 1)
+            return Token(K.STRING, "".join(buf), pos, i + 1)
         if ch == "\\":
             esc = text[i + 1] if i + 1 < end else ""
             if esc not in _STRING_ESCAPES or not esc:
@@ -133,7 +184,7 @@ def _backtick(text: str, pos: int, end: int) -> Token:
                 continue
             if not buf:
                 raise fail(text, "empty name ``", pos, i + 1, hint="write a name between backticks")
-            return Token("qname", "".join(buf), pos, i + 1)
+            return Token(K.QNAME, "".join(buf), pos, i + 1)
         buf.append(text[i])
         i += 1
     raise fail(
@@ -153,7 +204,7 @@ def _number_or_date(text: str, pos: int, end: int) -> Token:
             value = dt.date(int(raw[:4]), int(raw[5:7]), int(raw[8:]))
         except ValueError as exc:
             raise fail(text, f"bad date {raw}: {exc}", pos, m.end(), hint=DATE_HINT) from None
-        return Token("date", value, pos, m.end())
+        return Token(K.DATE, value, pos, m.end())
     m = _NUMBER.match(text, pos, end)
     raw = m.group().replace("_", "")
     try:
@@ -162,7 +213,4 @@ def _number_or_date(text: str, pos: int, end: int) -> Token:
         raise fail(text, "number too long", pos, m.end()) from None
     if isinstance(value, float) and not math.isfinite(value):
         raise fail(text, f"number too large: {m.group()}", pos, m.end())
-    return Token("number", value, pos, m.end())
-
-
-# -- parser -------------------------------------------------------------------
+    return Token(K.NUMBER, value, pos, m.end())

@@ -8,7 +8,11 @@ catalog (does this tag exist, is it a number) live in
 :func:`segnb.lang.check.check`, which the parser calls.
 
 Every node has an optional ``span`` (character offsets in the rule text it
-came from). It is not part of equality, hashing or JSON.
+came from; see :class:`~segnb.lang.tree.Span`). It is not part of equality,
+hashing or JSON. Each concrete class registers itself in
+:data:`~segnb.lang.tree.NODE_KINDS`; the groupings :class:`DateRef`,
+:class:`Operand`, :class:`Condition` and :class:`SetExpr` are abstract bases.
+The JSON form is in :mod:`segnb.lang.serial` (re-exported here).
 
 Examples
 --------
@@ -20,17 +24,19 @@ True
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Union
 
 from segnb.errors import RuleError, RuleSyntaxError
+from segnb.lang.dates import DateLiteral, DateRef, Today, Window
+from segnb.lang.serial import JSON_VERSION, from_json, to_json
+from segnb.lang.tree import NODE_KINDS, Node, Span, node_kinds, walk
 
 __all__ = [
     "COMPARE_OPS",
     "JSON_VERSION",
+    "NODE_KINDS",
     "SET_OPS",
     "And",
     "Attribute",
@@ -54,6 +60,7 @@ __all__ = [
     "SegmentRef",
     "SetExpr",
     "SetOp",
+    "Span",
     "Sum",
     "Tag",
     "Today",
@@ -61,29 +68,14 @@ __all__ = [
     "Value",
     "Window",
     "from_json",
+    "node_kinds",
     "to_json",
+    "value_kind",
     "walk",
 ]
 
 COMPARE_OPS = ("=", "!=", "<", "<=", ">", ">=")
 SET_OPS = ("&", "|", "-")
-JSON_VERSION = 1
-#: the canonical printer, set by :mod:`segnb.lang.text` (which imports this module)
-PRINTER: list = [repr]
-
-
-def _span_field():
-    return field(default=None, compare=False, repr=False, kw_only=True)
-
-
-@dataclass(frozen=True)
-class Node:
-    """Base of every rule node."""
-
-    span: tuple[int, int] | None = _span_field()
-
-    def __str__(self) -> str:
-        return PRINTER[0](self)
 
 
 def _name(value: Any, what: str) -> None:
@@ -91,106 +83,46 @@ def _name(value: Any, what: str) -> None:
         raise RuleError(f"{what} must be a non-empty name, not {value!r}")
 
 
-# -- dates --------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Today(Node):
-    """``T`` plus ``offset`` days: ``T`` is the as-of date of the run (``T-6`` has offset -6)."""
-
-    offset: int = 0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.offset, int) or isinstance(self.offset, bool):
-            raise RuleError(f"a day offset must be a whole number, not {self.offset!r}")
-        if abs(self.offset) > 36500:
-            raise RuleError(f"a day offset of {self.offset} is more than 100 years")
-
-    def resolve(self, as_of: dt.date) -> dt.date:
-        return as_of + dt.timedelta(days=self.offset)
-
-
-@dataclass(frozen=True)
-class DateLiteral(Node):
-    """A calendar date written in the rule, e.g. ``2024-08-06``."""
-
-    value: dt.date
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.value, dt.date) or isinstance(self.value, dt.datetime):
-            raise RuleError(f"a date literal needs a datetime.date, not {self.value!r}")
-
-    def resolve(self, as_of: dt.date) -> dt.date:
-        return self.value
-
-
-DateRef = Union[Today, DateLiteral]
-
-
-@dataclass(frozen=True)
-class Window(Node):
-    """Whole calendar days from ``start`` through ``end``, both included."""
-
-    start: DateRef
-    end: DateRef
-
-    def __post_init__(self) -> None:
-        for part in (self.start, self.end):
-            if not isinstance(part, (Today, DateLiteral)):
-                raise RuleError(f"a window bound must be a date or T±n, not {part!r}")
-        same_kind = type(self.start) is type(self.end)
-        if same_kind and self.start.resolve(dt.date(2000, 1, 1)) > self.end.resolve(
-            dt.date(2000, 1, 1)
-        ):
-            raise RuleError(
-                "empty window: it ends before it starts",
-                hint=f"write the earlier day first, e.g. {_date_text(self.end)}..{_date_text(self.start)}",
-            )
-
-    def resolve(self, as_of: dt.date) -> tuple[dt.date, dt.date]:
-        """The first and last day of the window for a given as-of date."""
-        start, end = self.start.resolve(as_of), self.end.resolve(as_of)
-        if start > end:
-            raise RuleError(f"empty window: {start} .. {end} ends before it starts for T = {as_of}")
-        return start, end
-
-
-def _date_text(ref: DateRef) -> str:
-    if isinstance(ref, DateLiteral):
-        return ref.value.isoformat()
-    if ref.offset == 0:
-        return "T"
-    return f"T{ref.offset:+d}"
-
-
 # -- operands: things that have a value per entity ----------------------------
 
 
 @dataclass(frozen=True)
-class Tag(Node):
+class Operand(Node, abstract=True):
+    """A value per entity: a tag, attribute, event field, change, measure or score."""
+
+
+@dataclass(frozen=True)
+class Condition(Node, abstract=True):
+    """True, false or unknown per entity."""
+
+
+@dataclass(frozen=True)
+class Tag(Operand):
     """A profile tag: its latest value, or its value in the snapshot dated ``at``."""
 
     name: str
     at: DateRef | None = None
+    entity_level = True
 
     def __post_init__(self) -> None:
         _name(self.name, "a tag")
-        if self.at is not None and not isinstance(self.at, (Today, DateLiteral)):
+        if self.at is not None and not isinstance(self.at, DateRef):
             raise RuleError(f"tag@date needs a date or T±n, not {self.at!r}")
 
 
 @dataclass(frozen=True)
-class Attribute(Node):
+class Attribute(Operand):
     """A column of the entity table (one current value per entity)."""
 
     name: str
+    entity_level = True
 
     def __post_init__(self) -> None:
         _name(self.name, "an attribute")
 
 
 @dataclass(frozen=True)
-class EventField(Node):
+class EventField(Operand):
     """A column of the events table, used inside ``where`` filters and ``sum``."""
 
     name: str
@@ -200,27 +132,28 @@ class EventField(Node):
 
 
 @dataclass(frozen=True)
-class Change(Node):
+class Change(Operand):
     """``change(tag, start, end)``: the tag's value on ``end`` minus its value on ``start``."""
 
     tag: str
     start: DateRef
     end: DateRef
+    entity_level = True
 
     def __post_init__(self) -> None:
         _name(self.tag, "a tag")
         for part in (self.start, self.end):
-            if not isinstance(part, (Today, DateLiteral)):
+            if not isinstance(part, DateRef):
                 raise RuleError(f"change() needs dates or T±n, not {part!r}")
 
 
 def _check_filter(where: Any) -> None:
     if where is None:
         return
-    if not isinstance(where, (Compare, In, Between, IsNull, Truth, And, Or, Not)):
+    if not isinstance(where, Condition) or where.entity_level:
         raise RuleError(f"an event filter must be a condition, not {where!r}")
     for node in walk(where):
-        if isinstance(node, (Tag, Attribute, Change, Count, Sum, Score, Did, InSegment)):
+        if node.entity_level:
             raise RuleError(
                 "an event filter can only use the event's own fields",
                 hint="move conditions on tags or attributes out of the where clause",
@@ -235,25 +168,27 @@ def _check_events(node: Any, what: str) -> None:
 
 
 @dataclass(frozen=True)
-class Count(Node):
+class Count(Operand):
     """``count(event [where filter], window)``: events per entity; 0 when none."""
 
     event: str
     window: Window
     where: Condition | None = None
+    entity_level = True
 
     def __post_init__(self) -> None:
         _check_events(self, "count()")
 
 
 @dataclass(frozen=True)
-class Sum(Node):
+class Sum(Operand):
     """``sum(event.field [where filter], window)``: 0 when the entity has no such events."""
 
     event: str
     field: str
     window: Window
     where: Condition | None = None
+    entity_level = True
 
     def __post_init__(self) -> None:
         _name(self.field, "an event field")
@@ -261,22 +196,21 @@ class Sum(Node):
 
 
 @dataclass(frozen=True)
-class Score(Node):
+class Score(Operand):
     """``score(model)``: the latest predicted score of a prediction segment."""
 
     name: str
+    entity_level = True
 
     def __post_init__(self) -> None:
         _name(self.name, "a prediction segment")
 
 
-Operand = Union[Tag, Attribute, EventField, Change, Count, Sum, Score]
-_OPERANDS = (Tag, Attribute, EventField, Change, Count, Sum, Score)
 Value = Union[str, int, float, bool, Today, DateLiteral]
 
 
 def _check_value(value: Any) -> None:
-    if isinstance(value, (Today, DateLiteral, str, bool, int)):
+    if isinstance(value, (DateRef, str, bool, int)):
         return
     if isinstance(value, float) and math.isfinite(value):
         return
@@ -284,7 +218,7 @@ def _check_value(value: Any) -> None:
 
 
 def _check_operand(left: Any, what: str) -> None:
-    if not isinstance(left, _OPERANDS):
+    if not isinstance(left, Operand):
         raise RuleError(f"{what} needs a tag, attribute, event measure or score, not {left!r}")
 
 
@@ -292,7 +226,7 @@ def _check_operand(left: Any, what: str) -> None:
 
 
 @dataclass(frozen=True)
-class Compare(Node):
+class Compare(Condition):
     """``left op value`` with op one of ``= != < <= > >=``."""
 
     left: Operand
@@ -309,7 +243,7 @@ class Compare(Node):
 
 
 @dataclass(frozen=True)
-class In(Node):
+class In(Condition):
     """``left in (v1, v2, …)``, or ``not in`` when ``negated``."""
 
     left: Operand
@@ -322,7 +256,7 @@ class In(Node):
             raise RuleSyntaxError("'in' needs at least one value in parentheses")
         for value in self.values:
             _check_value(value)
-        kinds = {_value_kind(v) for v in self.values}
+        kinds = {value_kind(v) for v in self.values}
         if len(kinds) > 1:
             raise RuleError(
                 f"the values of 'in' mix {' and '.join(sorted(kinds))}",
@@ -331,7 +265,7 @@ class In(Node):
 
 
 @dataclass(frozen=True)
-class Between(Node):
+class Between(Condition):
     """``left between low and high``, both ends included."""
 
     left: Operand
@@ -342,9 +276,9 @@ class Between(Node):
         _check_operand(self.left, "between")
         _check_value(self.low)
         _check_value(self.high)
-        if _value_kind(self.low) != _value_kind(self.high):
+        if value_kind(self.low) != value_kind(self.high):
             raise RuleError("'between' needs two values of the same type")
-        if _value_kind(self.low) == "number" and self.low > self.high:
+        if value_kind(self.low) == "number" and self.low > self.high:
             raise RuleError(
                 f"empty range: between {self.low} and {self.high}",
                 hint=f"write the smaller value first: between {self.high} and {self.low}",
@@ -361,7 +295,7 @@ class Between(Node):
 
 
 @dataclass(frozen=True)
-class IsNull(Node):
+class IsNull(Condition):
     """``left is null`` (no value), or ``is not null`` when ``negated``."""
 
     left: Operand
@@ -372,7 +306,7 @@ class IsNull(Node):
 
 
 @dataclass(frozen=True)
-class Truth(Node):
+class Truth(Condition):
     """A boolean tag, attribute or event field used as a condition: ``is_black_list``."""
 
     left: Operand
@@ -382,29 +316,31 @@ class Truth(Node):
 
 
 @dataclass(frozen=True)
-class Did(Node):
+class Did(Condition):
     """``did(event [where filter], window)``: at least one such event in the window."""
 
     event: str
     window: Window
     where: Condition | None = None
+    entity_level = True
 
     def __post_init__(self) -> None:
         _check_events(self, "did()")
 
 
 @dataclass(frozen=True)
-class InSegment(Node):
+class InSegment(Condition):
     """``in_segment(name)``: member of the current version of another segment."""
 
     name: str
+    entity_level = True
 
     def __post_init__(self) -> None:
         _name(self.name, "a segment")
 
 
 @dataclass(frozen=True)
-class And(Node):
+class And(Condition):
     """All parts hold."""
 
     parts: tuple[Condition, ...]
@@ -414,7 +350,7 @@ class And(Node):
 
 
 @dataclass(frozen=True)
-class Or(Node):
+class Or(Condition):
     """At least one part holds."""
 
     parts: tuple[Condition, ...]
@@ -424,29 +360,26 @@ class Or(Node):
 
 
 @dataclass(frozen=True)
-class Not(Node):
+class Not(Condition):
     """The part does not hold (unknown stays unknown, as in SQL)."""
 
     part: Condition
 
     def __post_init__(self) -> None:
-        if not isinstance(self.part, _CONDITIONS):
+        if not isinstance(self.part, Condition):
             raise RuleError(f"'not' needs a condition, not {self.part!r}")
-
-
-Condition = Union[Compare, In, Between, IsNull, Truth, Did, InSegment, And, Or, Not]
-_CONDITIONS = (Compare, In, Between, IsNull, Truth, Did, InSegment, And, Or, Not)
 
 
 def _check_parts(parts: Any, word: str) -> None:
     if not isinstance(parts, tuple) or len(parts) < 2:
         raise RuleError(f"'{word}' needs at least two conditions")
     for part in parts:
-        if not isinstance(part, _CONDITIONS):
+        if not isinstance(part, Condition):
             raise RuleError(f"'{word}' needs conditions, not {part!r}")
 
 
-def _value_kind(value: Any) -> str:
+def value_kind(value: Any) -> str:
+    """``'string'``, ``'number'``, ``'boolean'`` or ``'date'``: the kind of a rule value."""
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, (int, float)):
@@ -460,7 +393,12 @@ def _value_kind(value: Any) -> str:
 
 
 @dataclass(frozen=True)
-class SegmentRef(Node):
+class SetExpr(Node, abstract=True):
+    """A set of entities built from stored segments: :class:`SegmentRef` or :class:`SetOp`."""
+
+
+@dataclass(frozen=True)
+class SegmentRef(SetExpr):
     """A segment named in a set expression."""
 
     name: str
@@ -470,7 +408,7 @@ class SegmentRef(Node):
 
 
 @dataclass(frozen=True)
-class SetOp(Node):
+class SetOp(SetExpr):
     """``left & right`` (intersection), ``left | right`` (union), ``left - right`` (difference)."""
 
     op: str
@@ -481,121 +419,5 @@ class SetOp(Node):
         if self.op not in SET_OPS:
             raise RuleSyntaxError(f"unknown set operator {self.op!r}", hint="use &, | or -")
         for side in (self.left, self.right):
-            if not isinstance(side, (SegmentRef, SetOp)):
+            if not isinstance(side, SetExpr):
                 raise RuleError(f"a set operator needs segments, not {side!r}")
-
-
-SetExpr = Union[SegmentRef, SetOp]
-
-
-# -- traversal and JSON -------------------------------------------------------
-
-
-def walk(node: Node):
-    """Yield ``node`` and every node below it, parents first."""
-    yield node
-    for f in dataclasses.fields(node):
-        if f.name == "span":
-            continue
-        value = getattr(node, f.name)
-        items = value if isinstance(value, tuple) else (value,)
-        for item in items:
-            if isinstance(item, Node):
-                yield from walk(item)
-
-
-_NODE_TYPES = {
-    cls.__name__: cls
-    for cls in (
-        Today,
-        DateLiteral,
-        Window,
-        Tag,
-        Attribute,
-        EventField,
-        Change,
-        Count,
-        Sum,
-        Score,
-        Compare,
-        In,
-        Between,
-        IsNull,
-        Truth,
-        Did,
-        InSegment,
-        And,
-        Or,
-        Not,
-        SegmentRef,
-        SetOp,
-    )
-}
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, Node):
-        out: dict[str, Any] = {"node": type(value).__name__}
-        for f in dataclasses.fields(value):
-            if f.name != "span":
-                out[f.name] = _encode(getattr(value, f.name))
-        return out
-    if isinstance(value, tuple):
-        return [_encode(v) for v in value]
-    if isinstance(value, dt.date):
-        return {"date": value.isoformat()}
-    return value
-
-
-def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return tuple(_decode(v) for v in value)
-    if isinstance(value, dict):
-        if set(value) == {"date"}:
-            try:
-                return dt.date.fromisoformat(value["date"])
-            except (TypeError, ValueError) as exc:
-                raise RuleError(f"bad date in rule JSON: {value['date']!r}") from exc
-        kind = value.get("node")
-        cls = _NODE_TYPES.get(kind)
-        if cls is None:
-            raise RuleError(
-                f"unknown node {kind!r} in rule JSON",
-                hint=f"known nodes: {', '.join(sorted(_NODE_TYPES))}",
-            )
-        args = {k: _decode(v) for k, v in value.items() if k != "node"}
-        names = {f.name for f in dataclasses.fields(cls)} - {"span"}
-        unknown = set(args) - names
-        if unknown:
-            raise RuleError(f"unknown field(s) {sorted(unknown)} for {kind} in rule JSON")
-        try:
-            return cls(**args)
-        except TypeError as exc:
-            raise RuleError(f"bad {kind} in rule JSON: {exc}") from exc
-    return value
-
-
-def to_json(node: Node) -> dict[str, Any]:
-    """A JSON-ready dict of the tree, with a version key.
-
-    Examples
-    --------
-    >>> to_json(InSegment("vip"))
-    {'version': 1, 'rule': {'node': 'InSegment', 'name': 'vip'}}
-    """
-    return {"version": JSON_VERSION, "rule": _encode(node)}
-
-
-def from_json(data: dict[str, Any]) -> Node:
-    """The tree of a :func:`to_json` dict; validated as it is rebuilt."""
-    if not isinstance(data, dict) or "rule" not in data:
-        raise RuleError("rule JSON needs a 'rule' key (made by segnb.lang.nodes.to_json)")
-    version = data.get("version")
-    if version != JSON_VERSION:
-        raise RuleError(
-            f"rule JSON version {version!r} is not supported; this segnb reads version {JSON_VERSION}"
-        )
-    node = _decode(data["rule"])
-    if not isinstance(node, Node):
-        raise RuleError("rule JSON does not hold a rule node")
-    return node

@@ -5,7 +5,8 @@ language, so that ``parse_rule(to_text(tree)) == tree`` for every valid tree:
 keywords in lower case, strings in double quotes, names in backticks when they
 are not plain identifiers, and parentheses exactly where the tree groups
 conditions (an ``and`` part that is itself an ``and`` or an ``or``, an ``or``
-part that is an ``or``, ``not`` of a compound condition).
+part that is an ``or``, ``not`` of a compound condition). The printer is a
+:class:`~segnb.lang.visitor.NodeVisitor`: one ``visit_<Node>`` per node kind.
 
 Examples
 --------
@@ -23,11 +24,15 @@ from typing import Any
 
 from segnb.errors import RuleError
 from segnb.lang import nodes as r
+from segnb.lang import tree
+from segnb.lang.dates import date_text
+from segnb.lang.visitor import NodeVisitor
 
 __all__ = [
     "FUNCTIONS",
     "KEYWORDS",
     "RESERVED",
+    "Printer",
     "date_text",
     "event_text",
     "quote_name",
@@ -79,13 +84,6 @@ def event_text(name: str) -> str:
     return name if _plain(name) else quote_string(name)
 
 
-def date_text(ref: r.Today | r.DateLiteral) -> str:
-    """``2024-08-06``, ``T``, ``T-6`` or ``T+1``."""
-    if isinstance(ref, r.DateLiteral):
-        return ref.value.isoformat()
-    return "T" if ref.offset == 0 else f"T{ref.offset:+d}"
-
-
 def value_text(value: Any) -> str:
     """A comparison value as rule text."""
     if isinstance(value, bool):
@@ -103,72 +101,112 @@ def value_text(value: Any) -> str:
     raise RuleError(f"not a rule value: {value!r}")
 
 
-def _window(node: r.Window) -> str:
-    return f"{date_text(node.start)}..{date_text(node.end)}"
+class Printer(NodeVisitor):
+    """The canonical text of each node kind: ``Printer().visit(node)`` is :func:`to_text`."""
 
+    def unhandled(self, node: Any) -> str:
+        raise RuleError(f"cannot write {node!r} as rule text")
 
-def _where(where: r.Node | None) -> str:
-    return "" if where is None else f" where {to_text(where)}"
+    # -- days -----------------------------------------------------------------
 
+    def visit_Today(self, node: r.Today) -> str:
+        return date_text(node)
 
-def _wrap(part: r.Node, parent: type) -> str:
-    text = to_text(part)
-    if isinstance(part, (r.And, r.Or)) and (parent is not r.Or or isinstance(part, r.Or)):
-        return f"({text})"
-    return text
+    visit_DateLiteral = visit_Today
 
+    def visit_Window(self, node: r.Window) -> str:
+        return f"{date_text(node.start)}..{date_text(node.end)}"
 
-def _set_side(node: r.Node, op: str, right: bool) -> str:
-    text = to_text(node)
-    if not isinstance(node, r.SetOp):
+    # -- operands -------------------------------------------------------------
+
+    def visit_Tag(self, node: r.Tag) -> str:
+        return quote_name(node.name) + ("" if node.at is None else f"@{date_text(node.at)}")
+
+    def visit_Attribute(self, node: r.Attribute) -> str:
+        return quote_name(node.name)
+
+    visit_EventField = visit_Attribute
+
+    def visit_Change(self, node: r.Change) -> str:
+        return f"change({quote_name(node.tag)}, {date_text(node.start)}, {date_text(node.end)})"
+
+    def events(self, node: r.Count | r.Sum | r.Did, field: str = "") -> str:
+        """``event[.field] [where filter], window``: the inside of count(), sum() and did()."""
+        where = "" if node.where is None else f" where {self.visit(node.where)}"
+        return f"{event_text(node.event)}{field}{where}, {self.visit(node.window)}"
+
+    def visit_Count(self, node: r.Count) -> str:
+        return f"count({self.events(node)})"
+
+    def visit_Sum(self, node: r.Sum) -> str:
+        return f"sum({self.events(node, '.' + quote_name(node.field))})"
+
+    def visit_Score(self, node: r.Score) -> str:
+        return f"score({quote_name(node.name)})"
+
+    # -- conditions -----------------------------------------------------------
+
+    def visit_Did(self, node: r.Did) -> str:
+        return f"did({self.events(node)})"
+
+    def visit_InSegment(self, node: r.InSegment) -> str:
+        return f"in_segment({quote_name(node.name)})"
+
+    def visit_Compare(self, node: r.Compare) -> str:
+        return f"{self.visit(node.left)} {node.op} {value_text(node.value)}"
+
+    def visit_In(self, node: r.In) -> str:
+        values = ", ".join(value_text(v) for v in node.values)
+        return f"{self.visit(node.left)} {'not in' if node.negated else 'in'} ({values})"
+
+    def visit_Between(self, node: r.Between, word: str = "between") -> str:
+        return f"{self.visit(node.left)} {word} {value_text(node.low)} and {value_text(node.high)}"
+
+    def visit_IsNull(self, node: r.IsNull) -> str:
+        return f"{self.visit(node.left)} is {'not null' if node.negated else 'null'}"
+
+    def visit_Truth(self, node: r.Truth) -> str:
+        return self.visit(node.left)
+
+    def wrap(self, part: r.Node, parent: type) -> str:
+        """A part of and / or / not, in parentheses where the tree groups it."""
+        text = self.visit(part)
+        if isinstance(part, (r.And, r.Or)) and (parent is not r.Or or isinstance(part, r.Or)):
+            return f"({text})"
         return text
-    if op == "&":  # & binds tightest: only a left-nested & goes bare
-        needs = right or node.op != "&"
-    else:  # | and - are equal and left-associative: a bare & or a left chain
-        needs = right and node.op != "&"
-    return f"({text})" if needs else text
+
+    def visit_And(self, node: r.And) -> str:
+        return " and ".join(self.wrap(p, r.And) for p in node.parts)
+
+    def visit_Or(self, node: r.Or) -> str:
+        return " or ".join(self.wrap(p, r.Or) for p in node.parts)
+
+    def visit_Not(self, node: r.Not) -> str:
+        if isinstance(node.part, r.Between):  # reads better, parses to the same tree
+            return self.visit_Between(node.part, "not between")
+        return f"not {self.wrap(node.part, r.Not)}"
+
+    # -- set expressions ------------------------------------------------------
+
+    def visit_SegmentRef(self, node: r.SegmentRef) -> str:
+        return quote_name(node.name)
+
+    def side(self, node: r.Node, op: str, right: bool) -> str:
+        """One side of a set operator, in parentheses only where the grouping needs them."""
+        text = self.visit(node)
+        if not isinstance(node, r.SetOp):
+            return text
+        if op == "&":  # & binds tightest: only a left-nested & goes bare
+            needs = right or node.op != "&"
+        else:  # | and - are equal and left-associative: a bare & or a left chain
+            needs = right and node.op != "&"
+        return f"({text})" if needs else text
+
+    def visit_SetOp(self, node: r.SetOp) -> str:
+        return f"{self.side(node.left, node.op, False)} {node.op} {self.side(node.right, node.op, True)}"
 
 
-_PRINTERS: dict[type, Any] = {
-    r.Today: date_text,
-    r.DateLiteral: date_text,
-    r.Window: _window,
-    r.Tag: lambda n: quote_name(n.name) + ("" if n.at is None else f"@{date_text(n.at)}"),
-    r.Attribute: lambda n: quote_name(n.name),
-    r.EventField: lambda n: quote_name(n.name),
-    r.Change: lambda n: f"change({quote_name(n.tag)}, {date_text(n.start)}, {date_text(n.end)})",
-    r.Count: lambda n: f"count({event_text(n.event)}{_where(n.where)}, {_window(n.window)})",
-    r.Sum: lambda n: (
-        f"sum({event_text(n.event)}.{quote_name(n.field)}{_where(n.where)}, {_window(n.window)})"
-    ),
-    r.Did: lambda n: f"did({event_text(n.event)}{_where(n.where)}, {_window(n.window)})",
-    r.Score: lambda n: f"score({quote_name(n.name)})",
-    r.InSegment: lambda n: f"in_segment({quote_name(n.name)})",
-    r.Compare: lambda n: f"{to_text(n.left)} {n.op} {value_text(n.value)}",
-    r.In: lambda n: (
-        f"{to_text(n.left)} {'not in' if n.negated else 'in'} "
-        f"({', '.join(value_text(v) for v in n.values)})"
-    ),
-    r.Between: lambda n: f"{to_text(n.left)} between {value_text(n.low)} and {value_text(n.high)}",
-    r.IsNull: lambda n: f"{to_text(n.left)} is {'not null' if n.negated else 'null'}",
-    r.Truth: lambda n: to_text(n.left),
-    r.And: lambda n: " and ".join(_wrap(p, r.And) for p in n.parts),
-    r.Or: lambda n: " or ".join(_wrap(p, r.Or) for p in n.parts),
-    r.SegmentRef: lambda n: quote_name(n.name),
-    r.SetOp: lambda n: f"{_set_side(n.left, n.op, False)} {n.op} {_set_side(n.right, n.op, True)}",
-}
-
-
-def _not(node: r.Not) -> str:
-    part = node.part
-    if isinstance(part, r.Between):  # reads better, parses to the same tree
-        return (
-            f"{to_text(part.left)} not between {value_text(part.low)} and {value_text(part.high)}"
-        )
-    return f"not {_wrap(part, r.Not)}"
-
-
-_PRINTERS[r.Not] = _not
+_PRINTER = Printer()
 
 
 def to_text(node: r.Node) -> str:
@@ -180,10 +218,7 @@ def to_text(node: r.Node) -> str:
     >>> to_text(Not(Or((Truth(Tag("is_black_list")), InSegment("vip q4")))))
     'not (is_black_list or in_segment(`vip q4`))'
     """
-    printer = _PRINTERS.get(type(node))
-    if printer is None:
-        raise RuleError(f"cannot write {node!r} as rule text")
-    return printer(node)
+    return _PRINTER.visit(node)
 
 
-r.PRINTER[0] = to_text
+tree.PRINTER[0] = to_text

@@ -2,7 +2,9 @@
 
 The compiler, the checker, the printer, the join analysis and the feature
 builder are visitors; a node kind that one of them does not handle is an
-error that names both, never a silent default.
+error that names both, never a silent default. Every node kind registers
+itself (:func:`segnb.lang.nodes.node_kinds`), so a visitor's test can assert
+that it handles them all: ``MyVisitor.missing(node_kinds()) == []``.
 
 Examples
 --------
@@ -11,6 +13,8 @@ Examples
 ...         return node.name
 >>> Names().visit(Tag("city"))
 'city'
+>>> Names.missing([Tag, Window])
+['Window']
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 from segnb.errors import NotAvailableError
-from segnb.lang.nodes import Node, Tag  # noqa: F401  (Tag: the doctest)
+from segnb.lang.nodes import Node, Tag, Window  # noqa: F401  (Tag, Window: the doctest)
 
 __all__ = ["NodeVisitor"]
 
