@@ -20,7 +20,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["PALETTE", "insights_svg", "size_history_svg", "sizes_svg"]
+__all__ = ["PALETTE", "history_points", "insights_svg", "size_history_svg", "sizes_svg"]
 
 PALETTE = {
     "segment": "#2f6fdf",
@@ -37,6 +37,22 @@ FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif"
 
 def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
+
+
+def history_points(history: Any) -> list[tuple[dt.date, int]]:
+    """``(as_of, size)`` of a size history, one per as-of date (its newest version), by date.
+
+    ``history`` is a :meth:`segnb.Segment.history` frame (or a Segment). The
+    report's history chart and the browser's card sparkline both plot these.
+    """
+    frame = history.history() if hasattr(history, "history") else history
+    if frame is None or len(frame) == 0:
+        return []
+    daily = frame.dropna(subset=["as_of"]).sort_values(["as_of", "version"])
+    daily = daily.drop_duplicates("as_of", keep="last")
+    return [
+        (_as_date(r.as_of) or r.as_of, int(r.size)) for r in daily.itertuples() if r.size == r.size
+    ]
 
 
 def _nice_step(span: float, ticks: int = 4, whole: bool = False) -> float:
