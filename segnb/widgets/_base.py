@@ -177,7 +177,8 @@ class App(w.VBox):
     def create(self):
         """Do what the Create button does; the new Segment, or None after a mistake."""
         self.wait()
-        problems = self.check()
+        with self._lock:
+            problems = self.check()
         self.state.problems = problems
         if problems:
             self.state.error = problems[0] if len(problems) == 1 else "\n".join(problems)

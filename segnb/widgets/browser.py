@@ -79,7 +79,10 @@ class SegmentBrowser(App):
         self._segments: dict[str, Any] = {}
         style = {"description_width": "initial"}
         self.group_box = w.Dropdown(
-            description="Group", style=style, layout=w.Layout(width="240px")
+            options=[("all groups", "")],
+            description="Group",
+            style=style,
+            layout=w.Layout(width="240px"),
         )
         self.group_box.add_class("segnb-group-filter")
         w.link((s, "group"), (self.group_box, "value"))

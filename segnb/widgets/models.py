@@ -63,6 +63,8 @@ class LookalikeWizard(App):
     """
 
     state_class = LookalikeWizardState
+    #: training settings passed on (``n_jobs``, ``random_state``, ``method``, …)
+    training: dict[str, Any] = {}
 
     def __init__(self, ws: Any, **kwargs: Any) -> None:
         super().__init__(ws, **kwargs)
@@ -108,7 +110,8 @@ class LookalikeWizard(App):
     def _create(self):
         s = self.state
         return self.ws.lookalike(s.name.strip(), seed=s.seed, size=s.size, audience=s.audience or None,
-                                 as_of=s.as_of, progress=False, **self.options())  # fmt: skip
+                                 as_of=s.as_of, **{"progress": False, **self.training},
+                                 **self.options())  # fmt: skip
 
 
 class PredictWizardState(AppState):
@@ -143,6 +146,8 @@ class PredictWizard(App):
     """
 
     state_class = PredictWizardState
+    #: training settings passed on (``n_jobs``, ``random_state``, ``importances``, …)
+    training: dict[str, Any] = {}
     steps = 3
 
     def __init__(self, ws: Any, **kwargs: Any) -> None:
@@ -238,7 +243,8 @@ class PredictWizard(App):
         try:
             seg = self.ws.predict(s.name.strip(), audience=s.audience, positive=s.positive,
                                   negative=s.negative or None, tendency=s.tendency, model=s.model,
-                                  as_of=s.as_of, progress=False, **extra, **self.options())  # fmt: skip
+                                  as_of=s.as_of, **{"progress": False, **self.training, **extra},
+                                  **self.options())  # fmt: skip
             s.progress = 2
             s.evaluation = dict(seg.evaluation())
         finally:
