@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from conftest import DEMO_END, EDGE_CATALOG, EDGE_DAYS
 
 pytest.importorskip("ipywidgets")
 
-import segnb  # noqa: E402
-from segnb.widgets import (  # noqa: E402
+import segnb
+from segnb.widgets import (
     LookalikeWizard,
     PredictWizard,
     SegmentBrowser,
@@ -25,7 +27,9 @@ FAST = {"n_jobs": 1, "random_state": 0}
 def test_upload_wizard_reports_matches_and_writes_the_unmatched(store_ws, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ws = store_ws
-    devices = ws.catalog.table("users").select("device_id").limit(20).to_pandas()["device_id"].tolist()
+    devices = (
+        ws.catalog.table("users").select("device_id").limit(20).to_pandas()["device_id"].tolist()
+    )
     body = "device_id\n" + "\n".join(devices + devices[:3] + ["d-nobody-1", "d-nobody-2"]) + "\n"
     app = UploadWizard(ws)
     app.state.name = "crm"
@@ -40,7 +44,8 @@ def test_upload_wizard_reports_matches_and_writes_the_unmatched(store_ws, tmp_pa
     r = app.state.report
     assert (r["matched"], r["unmatched"], r["duplicates"]) == (20, 2, 3) and "malformed" in r
     app.unmatched_button.click()
-    assert sorted(open(app.state.unmatched_file).read().split()[1:]) == ["d-nobody-1", "d-nobody-2"]
+    unmatched = Path(app.state.unmatched_file).read_text().split()[1:]
+    assert sorted(unmatched) == ["d-nobody-1", "d-nobody-2"]
 
 
 def test_upload_of_no_known_ids_keeps_the_report_and_saves_nothing(store_ws, tmp_path):
@@ -72,7 +77,11 @@ def test_lookalike_wizard(inputs):
     app.state.seed, app.state.size = "viewers", 300
     assert app.state.seed_size == ws.segment("viewers").size
     seg = app.create()
-    assert seg is not None and ws.segment("lal").method == "lookalike" and ws.segment("lal").size == 300
+    assert (
+        seg is not None
+        and ws.segment("lal").method == "lookalike"
+        and ws.segment("lal").size == 300
+    )
 
 
 def test_predict_wizard_minimums_then_training(inputs):
@@ -87,7 +96,9 @@ def test_predict_wizard_minimums_then_training(inputs):
     assert f"Positive: {few:,} members; at least 500 are needed" in s.problems
     s.negative = "few"
     assert any("Negative" in p for p in s.problems)
-    assert app.create() is None and "at least 500" in s.error and "will_view" not in ws.segment_names()
+    assert (
+        app.create() is None and "at least 500" in s.error and "will_view" not in ws.segment_names()
+    )
     s.negative, s.positive, s.model, s.tendency = "", "viewers", "logistic", "high_precision"
     assert s.problems == []
     app.create_button.click()
@@ -101,7 +112,9 @@ def test_predict_wizard_minimums_then_training(inputs):
 def test_the_state_contract_on_other_table_and_column_names(backend, ws_factory, tmp_path):
     base = ws_factory()
     ws = segnb.Workspace(base.con, segnb.Catalog.load(EDGE_CATALOG, base.con))
-    ws.open_store(base.schema + "_edge" if backend.name == "postgres" else "segnb_edge", owner="tester")
+    ws.open_store(
+        base.schema + "_edge" if backend.name == "postgres" else "segnb_edge", owner="tester"
+    )
     as_of = EDGE_DAYS[-1]
     rule = 'region in ("north", "south") and count(order, T-13..T) >= 1'
     app = SegmentWizard(ws)

@@ -11,12 +11,25 @@ Needs ``pip install 'segnb[notebook]'`` (``segnb[lab]`` adds JupyterLab).
 
 from __future__ import annotations
 
-from segnb.widgets.browser import SegmentBrowser
-from segnb.widgets.hints import rule_warnings
-from segnb.widgets.models import LookalikeWizard, PredictWizard
-from segnb.widgets.sets import SetWizard
-from segnb.widgets.upload import UploadWizard
-from segnb.widgets.wizard import SegmentWizard
+import importlib
+from typing import Any
+
+_WHERE = {
+    "SegmentWizard": "wizard",
+    "SegmentBrowser": "browser",
+    "SetWizard": "sets",
+    "UploadWizard": "upload",
+    "LookalikeWizard": "models",
+    "PredictWizard": "models",
+    "rule_warnings": "hints",
+}
+
+
+def __getattr__(name: str) -> Any:  # the apps import ipywidgets only when asked for
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"segnb.widgets.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'segnb.widgets' has no attribute {name!r}")
+
 
 __all__ = [
     "LookalikeWizard",

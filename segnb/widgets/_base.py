@@ -286,7 +286,7 @@ class App(w.VBox):
         group = w.Combobox(description="Group", options=groups, placeholder="Default Group",
                            ensure_option=False, style=style, layout=wide)  # fmt: skip
         w.link((s, "group"), (group, "value"))
-        refresh = w.ToggleButtons(options=REFRESH, description="Refresh", style=style)
+        refresh = w.ToggleButtons(options=REFRESH, style={"button_width": "80px"})
         w.link((s, "refresh"), (refresh, "value"))
         scenario = w.Dropdown(options=[(v, k) for k, v in SCENARIOS.items()],
                               description="Usage", style=style, layout=wide)  # fmt: skip
@@ -296,7 +296,7 @@ class App(w.VBox):
         expires.add_class("segnb-expires")
         sensitive = w.Checkbox(description="Time-sensitive (daily only)", indent=False)
         w.link((s, "time_sensitive"), (sensitive, "value"))
-        scope = w.ToggleButtons(options=SCOPES, description="Scope", style=style)
+        scope = w.ToggleButtons(options=SCOPES, style={"button_width": "80px"})
         w.link((s, "scope"), (scope, "value"))
         as_of = w.DatePicker(description="As of", style=style)
         w.link((s, "as_of"), (as_of, "value"))
@@ -305,18 +305,25 @@ class App(w.VBox):
                 text("name", "Name", "e.g. active_buyers"),
                 group,
                 text("description", "Description"),
-                refresh,
+                _labelled("Refresh", refresh),
                 scenario,
                 expires,
                 sensitive,
                 text("tz", "Time zone", "e.g. Asia/Shanghai (default: the workspace's)"),
                 text("email", "E-mail", "notify team@example.com"),
-                scope,
+                _labelled("Scope", scope),
                 text("shared_with", "Shared with", "alice, bob"),
                 as_of,
             ],
             layout=w.Layout(padding="4px 0"),
         )
+
+
+def _labelled(label: str, widget: w.Widget) -> w.HBox:
+    """A widget with a label as wide as the form's descriptions (ToggleButtons put theirs above)."""
+    text = w.HTML(f"<div style='text-align:right;padding-right:8px'>{html.escape(label)}</div>",
+                  layout=w.Layout(width="114px"))  # fmt: skip
+    return w.HBox([text, widget], layout=w.Layout(align_items="center"))
 
 
 def group_names(ws: Any) -> list[str]:

@@ -78,7 +78,7 @@ class SegmentWizard(App):
         self.choices = self._choices()
         self._groups_box = w.VBox()
         self._groups_box.add_class("segnb-groups")
-        add_group = w.Button(description="+ group (or)", layout=w.Layout(width="auto"))
+        add_group = w.Button(description="+ group (or)", layout=w.Layout(width="140px"))
         add_group.add_class("segnb-add-group")
         add_group.on_click(lambda _: self.add_group())
         self.add_group_button = add_group
