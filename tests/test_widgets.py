@@ -9,6 +9,7 @@ from store_tools import AS_OF
 
 pytest.importorskip("ipywidgets")
 
+from segnb.reports.charts import history_points
 from segnb.widgets import SegmentBrowser, SegmentWizard, SetWizard, rule_warnings
 
 pytest_plugins = ("store_helpers",)
@@ -188,7 +189,11 @@ def test_browser_filters_views_and_actions(store_ws, tmp_path, monkeypatch):
     s.method, s.group = "", "Q4"
     assert s.names == ["buyers"]
     app._results.children[0].children[0].click()  # "open"
-    assert s.selected == "buyers" and "count(purchase" in app._details.value
+    assert s.selected == "buyers" and "count(purchase" in app._details.children[0].value
+    history = next(c for c in app._details.children if "segnb-size-history" in c._dom_classes)
+    spec = history.outputs[0]["data"]["application/vnd.plotly.v1+json"]
+    days = [p[0].isoformat() for p in history_points(ws.segment("buyers"))]
+    assert [x[:10] for x in spec["data"][0]["x"]] == days  # by date, as in the report
     s.as_of = AS_OF
     app.refresh_button.click()
     assert s.error == "" and ws.segment("buyers").version == 2

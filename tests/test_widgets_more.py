@@ -106,7 +106,9 @@ def test_predict_wizard_minimums_then_training(inputs):
     seg = ws.segment("will_view")
     assert seg.method == "prediction" and seg.size > 0
     assert s.evaluation["roc_auc"] > 0.6 and "ROC AUC" in app._evaluation.value
-    assert "segnb-curve" in app._evaluation.value
+    roc = app._charts.children[0].children[0]
+    assert "segnb-roc-curve" in roc._dom_classes
+    assert roc.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"][0]["x"]
 
 
 def test_the_state_contract_on_other_table_and_column_names(backend, ws_factory, tmp_path):
@@ -137,7 +139,7 @@ def test_the_state_contract_on_other_table_and_column_names(backend, ws_factory,
     assert sorted(browser.state.names) == ["edge_rule", "edge_set", "vips"]
     browser.state.view = "list"
     browser.state.selected = "edge_set"
-    assert "edge_rule | vips" in browser._details.value
+    assert "edge_rule | vips" in browser._details.children[0].value
     ids = ws.catalog.table("acct").select("acct_no").limit(5).to_pandas()["acct_no"].tolist()
     upload = UploadWizard(ws)
     upload.load("\n".join(["acct_no", *map(str, ids)]).encode(), filename=str(tmp_path / "a.csv"))

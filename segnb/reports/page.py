@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 from segnb.html import badge as shared_badge
 from segnb.html import esc, number
 from segnb.html import kv_table as shared_kv_table
-from segnb.reports.charts import FONT, PALETTE, insights_svg, size_history_svg
+from segnb.reports.charts import FONT, PALETTE, history_points, insights_chart, size_history_chart
 
 __all__ = [
     "Section",
@@ -190,11 +190,9 @@ class SegmentReport:
 
     def size_history(self) -> Section:
         frame = self.segment.history()
-        # one point per as-of date (its newest version), in date order
-        daily = frame.dropna(subset=["as_of"]).sort_values(["as_of", "version"])
-        daily = daily.drop_duplicates("as_of", keep="last")
-        points = [(r.as_of, r.size) for r in daily.itertuples()]
-        svg = size_history_svg(points, unit=self.info["entity"], heading=False)
+        points = history_points(frame)  # one per as-of date, as the browser's cards plot them
+        # the page's first chart carries plotly.js: the page works offline
+        svg = size_history_chart(points, unit=self.info["entity"], include_js=True)
         sizes = [int(p[1]) for p in points if p[1] is not None]
         summary = ""
         if len(sizes) > 1:
@@ -221,7 +219,7 @@ class SegmentReport:
             group = frame[frame["field"] == name]
             charts.append(
                 '<div style="flex:1 1 440px;min-width:300px">'
-                + insights_svg(name, group.to_dict("records"), label=group["label"].iloc[0])
+                + insights_chart(name, group.to_dict("records"), label=group["label"].iloc[0])
                 + "</div>"
             )
         note = (

@@ -96,7 +96,7 @@ class Debounced:
     ``lock`` (one warehouse query at a time per connection).
     """
 
-    def __init__(self, fn: Callable[[], None], delay: float, lock: threading.Lock) -> None:
+    def __init__(self, fn: Callable[[], None], delay: float, lock: Any) -> None:
         self.fn = fn
         self.delay = delay
         self.lock = lock
@@ -155,7 +155,9 @@ class App(w.VBox):
     def __init__(self, ws: Any, **kwargs: Any) -> None:
         self.ws = ws
         self.state = self.state_class()
-        self._lock = threading.Lock()
+        self._lock = (
+            threading.RLock()
+        )  # one warehouse query at a time: the estimates run in a thread
         self._debounced: list[Debounced] = []
         self._message = w.HTML(layout=w.Layout(min_height="0"))
         self._message.add_class("segnb-error")

@@ -21,8 +21,8 @@ import traitlets as t
 
 from segnb.errors import SegnbError
 from segnb.widgets._base import GOOD, MUTED, App, AppState, group_names, message_html
-from segnb.widgets.charts import history_points, sparkline_html
-from segnb.widgets.details import details_html
+from segnb.widgets.charts import history_points, sparkline
+from segnb.widgets.details import details_widgets
 
 __all__ = ["SegmentBrowser", "SegmentBrowserState"]
 
@@ -109,7 +109,7 @@ class SegmentBrowser(App):
         self.delete_group_button = self._button("delete group", self.delete_group, "trash")
         self._results = w.Box(layout=w.Layout(flex_flow="row wrap"))
         self._results.add_class("segnb-results")
-        self._details = w.HTML()
+        self._details = w.VBox()
         self._details.add_class("segnb-details")
         self._result = w.HTML()
         self._result.add_class("segnb-result")
@@ -239,9 +239,10 @@ class SegmentBrowser(App):
                     f"<div style='font-weight:600'>{html.escape(name)}</div>"
                     f"<div style='font-size:1.3em'>{size}</div>"
                     f"<div style='color:{MUTED};font-size:0.85em'>{html.escape(meta)}</div>"
-                    + sparkline_html(points)
                 )
-                card = w.VBox([body, self._pick(name)], layout=w.Layout(
+                line = sparkline(points)
+                parts = [body] + ([line] if line is not None else []) + [self._pick(name)]
+                card = w.VBox(parts, layout=w.Layout(
                     width="220px", margin="4px", padding="6px",
                     border="1px solid var(--jp-border-color2, #ccc)"))  # fmt: skip
                 card.add_class("segnb-card")
@@ -262,10 +263,10 @@ class SegmentBrowser(App):
         name = self.state.selected
         self._actions.layout.display = "none" if name is None else "flex"
         if name is None:
-            self._details.value = ""
+            self._details.children = []
             return
         seg = self._segments.get(name) or self.ws.segment(name)
-        self._details.value = details_html(seg)
+        self._details.children = details_widgets(seg)
 
     def _selected(self):
         if not self.state.selected:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from segnb.errors import SegnbError
-from segnb.reports.charts import insights_svg
-from segnb.widgets._base import ERROR, MUTED
-from segnb.widgets.charts import history_points, history_svg
+import ipywidgets as w
 
-__all__ = ["details_html"]
+from segnb.errors import SegnbError
+from segnb.reports.charts import size_history_figure
+from segnb.widgets._base import ERROR, MUTED
+from segnb.widgets.charts import chart, history_points, insights_charts
+
+__all__ = ["details_html", "details_widgets"]
 
 FIELDS = (("group", "Group"), ("method", "Method"), ("status", "Status"), ("size", "Size"),
           ("version", "Version"), ("as_of", "As of"), ("refresh", "Refresh"),
@@ -25,8 +27,8 @@ def _esc(value: Any) -> str:
     )
 
 
-def details_html(seg: Any, insights: int = 3) -> str:
-    """HTML of one segment's details (``insights``: how many tags' distributions to show)."""
+def details_html(seg: Any) -> str:
+    """HTML of one segment's metadata, rule and SQL."""
     try:
         info = seg.to_dict()
     except SegnbError as err:
@@ -53,26 +55,23 @@ def details_html(seg: Any, insights: int = 3) -> str:
         parts.append(
             f"<details><summary>SQL</summary><pre style='white-space:pre-wrap;font-size:12px'>{_esc(sql)}</pre></details>"
         )
-    points = history_points(seg)
-    if points:
-        parts.append("<b>Size history</b>" + history_svg(points, unit=info.get("entity") or ""))
-    if insights and info.get("status") == "active":
-        parts.append(_insights(seg, insights))
     return "<div class='segnb-details-panel'>" + "".join(parts) + "</div>"
 
 
-def _insights(seg: Any, most: int) -> str:
+def details_widgets(seg: Any, insights: int = 3) -> list[w.Widget]:
+    """The details panel: metadata, rule and SQL, then the size history and insights charts."""
+    parts: list[w.Widget] = [w.HTML(details_html(seg))]
+    points = history_points(seg)
+    if points:
+        parts += [w.HTML("<b>Size history</b>"), chart(size_history_figure(points), "size-history")]
     try:
-        frame = seg.insights()
-    except (SegnbError, ValueError, KeyError):
-        return ""
-    spread = []
-    for name, group in frame.groupby("field", sort=False):
-        score = (group["segment_share"] - group["population_share"]).abs().sum() / 2
-        spread.append((score, name, group))
-    spread.sort(key=lambda x: -x[0])
-    charts = [insights_svg(name, group.to_dict("records")) for _, name, group in spread[:most]]
-    return (
-        f"<b>Insights</b> <span style='color:{MUTED}'>(most distinctive tags, TGI)</span>"
-        f"<div>{''.join(charts)}</div>"
-    )
+        active = seg.status == "active"
+    except SegnbError:
+        active = False
+    if insights and active:
+        charts = insights_charts(seg, insights)
+        if charts:
+            parts.append(w.HTML(f"<b>Insights</b> <span style='color:{MUTED}'>(most distinctive tags: "
+                                "segment against population, TGI)</span>"))  # fmt: skip
+            parts += charts
+    return parts

@@ -12,6 +12,7 @@ import traitlets as t
 
 from segnb.errors import SegnbError
 from segnb.widgets._base import GOOD, MUTED, App, AppState, message_html
+from segnb.widgets.charts import chart, curve_figure, importance_figure
 
 __all__ = ["LookalikeWizard", "LookalikeWizardState", "PredictWizard", "PredictWizardState"]
 
@@ -168,6 +169,7 @@ class PredictWizard(App):
         w.link((s, "progress"), (self.bar, "value"))
         self._evaluation = w.HTML()
         self._evaluation.add_class("segnb-evaluation")
+        self._charts = w.VBox()
         self.create_button = w.Button(
             description="Train and create", button_style="primary", icon="cogs"
         )
@@ -179,6 +181,7 @@ class PredictWizard(App):
             _pick(s, "negative", "Negative", names, True), self._counts, tendency, model, horizon,
             w.Accordion(children=[self.metadata_form()], titles=("Segment details",), selected_index=0),
             w.HBox([self.create_button, self._status]), self.bar, self._message, self._evaluation,
+            self._charts,
         ]  # fmt: skip
         s.observe(self._count, names=["audience", "positive", "negative"])
         s.observe(self._show_evaluation, "evaluation")
@@ -258,26 +261,22 @@ class PredictWizard(App):
             return
         rows = "".join(f"<tr><th style='text-align:left;padding-right:12px'>{label}</th>"
                        f"<td>{_number(ev.get(key))}</td></tr>" for key, label in METRICS if key in ev)  # fmt: skip
-        curves = "".join(_curve_svg(ev.get(key) or {}, title, xl, yl) for key, title, xl, yl in (
-            ("roc_curve", "ROC curve", "false positive rate", "true positive rate"),
-            ("pr_curve", "Precision-recall curve", "recall", "precision")))  # fmt: skip
         imps = ev.get("feature_importances") or {}
-        if isinstance(imps, dict):
-            imps = sorted(
-                imps.items(),
-                key=lambda kv: (
-                    -float(kv[1] if not isinstance(kv[1], dict) else kv[1].get("mean", 0))
-                ),
-            )
-        bars = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{_number(v if not isinstance(v, dict) else v.get('mean'))}</td></tr>"
-                       for k, v in list(imps)[:10])  # fmt: skip
+        pairs = sorted(((str(k), float(v)) for k, v in imps.items()), key=lambda kv: -kv[1])[:12]
         tendency = html.escape(self.state.tendency.replace("_", " "))
         self._evaluation.value = (
             f"<b>Held-out evaluation</b> <span style='color:{MUTED}'>(threshold chosen for {tendency}: "
             f"{_number(ev.get('threshold'))})</span><table class='segnb-metrics'>{rows}</table>"
-            f"<div style='display:flex;gap:12px'>{curves}</div>"
-            + (f"<b>Feature importances</b><table>{bars}</table>" if bars else "")
         )
+        charts = [
+            chart(curve_figure(ev.get("roc_curve") or {}, "ROC curve", "false positive rate",
+                               "true positive rate", diagonal=True), "roc-curve"),
+            chart(curve_figure(ev.get("pr_curve") or {}, "Precision-recall curve", "recall",
+                               "precision"), "pr-curve"),
+        ]  # fmt: skip
+        if pairs:
+            charts.append(chart(importance_figure(pairs), "importances"))
+        self._charts.children = [w.HBox(charts[:2]), *charts[2:]]
 
 
 def _number(value: Any) -> str:
@@ -286,24 +285,3 @@ def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.3f}"
     return html.escape(str(value))
-
-
-def _curve_svg(curve: dict[str, Any], title: str, xlabel: str, ylabel: str, size: int = 220) -> str:
-    xs, ys = curve.get("x") or [], curve.get("y") or []
-    if len(xs) < 2:
-        return ""
-    pad = 28
-    inner = size - 2 * pad
-    pts = " ".join(
-        f"{pad + x * inner:.1f},{size - pad - y * inner:.1f}" for x, y in zip(xs, ys, strict=False)
-    )
-    line = "var(--jp-brand-color1, #2f6fdf)"
-    axis = "var(--jp-ui-font-color2, #6b7785)"
-    return (
-        f'<svg class="segnb-curve" role="img" aria-label="{title}" width="{size}" height="{size + 16}">'
-        f'<text x="{pad}" y="14" font-size="12" fill="{axis}">{title}</text>'
-        f'<rect x="{pad}" y="{pad}" width="{inner}" height="{inner}" fill="none" stroke="{axis}"/>'
-        f'<polyline points="{pts}" fill="none" stroke="{line}" stroke-width="2"/>'
-        f'<text x="{pad}" y="{size - 8}" font-size="10" fill="{axis}">{xlabel}</text>'
-        f'<text x="4" y="{pad - 4}" font-size="10" fill="{axis}">{ylabel}</text></svg>'
-    )

@@ -141,7 +141,8 @@ class SegmentWizard(App):
             if kind == "event":
                 return [], True
             try:
-                return catalog.values(ent, name)
+                with self._lock:
+                    return catalog.values(ent, name)
             except (SegnbError, ValueError):
                 return [], True
 
@@ -263,7 +264,8 @@ class SegmentWizard(App):
             self._estimator.call()
             return
         try:
-            tree = self.ws.parse(text, self.entity)
+            with self._lock:
+                tree = self.ws.parse(text, self.entity)
         except (SegnbError, ValueError) as err:
             self.state.error = str(err)
             return
@@ -285,8 +287,8 @@ class SegmentWizard(App):
     def load(self, name: str) -> None:
         """Fill the form from the saved rules segment ``name`` (its rule and metadata)."""
         try:
-            seg = self.ws.segment(name)
-            info = seg.to_dict()
+            with self._lock:
+                info = self.ws.segment(name).to_dict()
         except SegnbError as err:
             self.state.error = str(err)
             return
