@@ -12,6 +12,7 @@ import datetime as dt
 import html
 import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -90,10 +91,12 @@ def message_html(text: str, color: str = ERROR) -> str:
 
 
 class Debounced:
-    """Run ``fn`` once, ``delay`` seconds after the last :meth:`call`; :meth:`wait` flushes it.
+    """Run ``fn`` in a worker thread after a change; :meth:`wait` flushes it.
 
-    ``fn`` runs in a worker thread (the notebook stays responsive), under
-    ``lock`` (one warehouse query at a time per connection).
+    The first change after a quiet spell runs at once (leading edge); changes
+    that follow within ``delay`` seconds are folded into one run ``delay``
+    after the last of them (trailing edge). ``fn`` runs under ``lock`` (one
+    warehouse query at a time per connection); the notebook stays responsive.
     """
 
     def __init__(self, fn: Callable[[], None], delay: float, lock: Any) -> None:
@@ -103,16 +106,19 @@ class Debounced:
         self._timer: threading.Timer | None = None
         self._guard = threading.Lock()
         self._pending = False
+        self._last = float("-inf")
 
     def call(self) -> None:
         with self._guard:
+            now = time.monotonic()
+            quiet = self._timer is None and now - self._last >= self.delay
+            self._last = now
             if self._timer is not None:
                 self._timer.cancel()
             self._pending = True
-            if self.delay <= 0:
-                self._timer = None
-            else:
-                self._timer = threading.Timer(self.delay, self._run)
+            self._timer = None
+            if self.delay > 0:
+                self._timer = threading.Timer(0 if quiet else self.delay, self._run)
                 self._timer.daemon = True
                 self._timer.start()
                 return
@@ -120,6 +126,8 @@ class Debounced:
 
     def _run(self) -> None:
         with self._guard:
+            if self._timer is threading.current_thread():
+                self._timer = None
             if not self._pending:
                 return
             self._pending = False
@@ -147,8 +155,8 @@ class App(w.VBox):
         A connected :class:`segnb.Workspace`.
     """
 
-    #: seconds between the last change and the live estimate
-    debounce = 0.15
+    #: seconds that fold quick changes into one live estimate (the first runs at once)
+    debounce = 0.2
     state_class: type[AppState] = AppState
     title = ""
 
