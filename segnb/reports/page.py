@@ -254,9 +254,9 @@ class SegmentReport:
         for key, value in (evaluation or {}).items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 shown = f"{value:,.3f}" if isinstance(value, float) else f"{value:,}"
-                rows.append((str(key), esc(shown)))
+                rows.append((metric_label(key), esc(shown)))
             elif isinstance(value, str):
-                rows.append((str(key), esc(value)))
+                rows.append((metric_label(key), esc(value)))
         body = f'<h2 style="{H2}">Model evaluation (held-out data)</h2>' + kv_table(rows)
         return Section("model", body, {"evaluation": evaluation})
 
@@ -321,6 +321,19 @@ class SegmentReport:
         """Let go of the warehouse (a DuckDB file open in a report kernel blocks its writers)."""
         with contextlib.suppress(Exception):
             self.ws.con.disconnect()
+
+
+_WORDS = {"auc": "AUC", "roc": "ROC", "pr": "PR", "f1": "F1", "pu": "PU", "id": "id"}
+
+
+def metric_label(key: str) -> str:
+    """A metric's key as words: ``validation_auc`` -> 'Validation AUC', ``lift_10`` -> 'Lift at 10%'."""
+    parts = str(key).split("_")
+    if parts[0] == "lift" and len(parts) == 2 and parts[1].isdigit():
+        return f"Lift at {parts[1]}%"
+    words = [_WORDS.get(p.lower(), p) for p in parts]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 def run_badge(status: str | None) -> str:
