@@ -72,11 +72,18 @@ def notebook(path: Path, code: str) -> Path:
 
 
 def start(command: list[str], folder: Path, port: int, nb: Path) -> ReportServer:
+    settings = folder / ".lab-settings"  # no news pop-up over the page
+    notification = (
+        settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    )
+    notification.parent.mkdir(parents=True)
+    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings)}
     log = open(folder / "voila.log", "wb")  # noqa: SIM115 - the server writes it while it runs
     try:
         process = subprocess.Popen(
             command, cwd=folder, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True,
+            start_new_session=True, env=env,
         )  # fmt: skip
     finally:
         log.close()
@@ -180,6 +187,9 @@ def test_browser_in_voila(report_warehouse, jupyter_env, browser, tmp_path):
         page.goto(server.url, timeout=120_000)
         page.wait_for_selector(".segnb-browser .segnb-card", timeout=120_000)
         assert page.locator(".segnb-card").count() == 3
+        page.wait_for_selector(".segnb-sparkline .main-svg", timeout=60_000)  # plotly, offline
+        points = page.locator(".segnb-sparkline .scatterlayer .point")
+        assert points.count() == 7  # a week of versions, one point per day as in the report
         shot = tmp_path / "segment_browser_cards.png"
         page.screenshot(path=str(shot), full_page=True)
         keep(shot)
@@ -188,6 +198,7 @@ def test_browser_in_voila(report_warehouse, jupyter_env, browser, tmp_path):
         assert page.locator(".segnb-card").count() == 0 and page.locator(".segnb-row").count() == 3
         page.locator(".segnb-row button.segnb-open").first.click()
         page.wait_for_selector(".segnb-details-name", timeout=60_000)
+        page.wait_for_selector(".segnb-size-history .main-svg", timeout=60_000)
         shot = tmp_path / "segment_browser_list.png"
         page.screenshot(path=str(shot), full_page=True)
         keep(shot)

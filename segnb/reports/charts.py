@@ -131,7 +131,7 @@ def size_history_figure(
         )
     )
     if small:
-        _layout(fig, 60)
+        _layout(fig, 60, width=200)
         fig.update_xaxes(visible=False)
         fig.update_yaxes(visible=False)
         return fig

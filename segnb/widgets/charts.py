@@ -39,9 +39,9 @@ def history_points(seg: Any) -> list[tuple[Any, int]]:
         return []
 
 
-def chart(fig: Any, kind: str) -> w.Output:
+def chart(fig: Any, kind: str, width: str = "100%") -> w.Output:
     """An ``Output`` widget showing ``fig`` (class ``segnb-KIND``); ``.outputs`` holds its data."""
-    out = w.Output(layout=w.Layout(width="100%"))
+    out = w.Output(layout=w.Layout(width=width))
     out.add_class(f"segnb-{kind}")
     out.outputs = ({"output_type": "display_data", "data": figure_bundle(fig), "metadata": {}},)
     return out
@@ -51,7 +51,7 @@ def sparkline(points: list[tuple[Any, int]]) -> w.Output | None:
     """The small size-history line of a card (None below two points)."""
     if len(points) < 2:
         return None
-    return chart(size_history_figure(points, small=True), "sparkline")
+    return chart(size_history_figure(points, small=True), "sparkline", width="205px")
 
 
 def insights_charts(seg: Any, most: int = 3) -> list[w.Output]:
