@@ -151,7 +151,9 @@ def test_wizard_in_jupyterlab(report_warehouse, jupyter_env, browser, tmp_path):
         keep(shot)
         final = page.locator(".segnb-estimate-value").get_attribute("data-estimate")
     except BaseException:
-        page.screenshot(path=str(ARTIFACTS / "failed_wizard_lab.png"), full_page=True)
+        failed = Path(os.environ.get("SEGNB_SCREENSHOTS") or tmp_path) / "failed_wizard_lab.png"
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(failed), full_page=True)
         print(server.log[-3000:])
         raise
     finally:

@@ -170,7 +170,7 @@ class ConditionRow(w.HBox):
                  for name, label in names.items()}  # fmt: skip
         back = {name: text for text, name in shown.items()}
         box = w.Combobox(options=list(shown), placeholder=placeholder, ensure_option=False,
-                         layout=w.Layout(width="230px"))  # fmt: skip
+                         layout=w.Layout(width="320px"))  # fmt: skip
         box.add_class("segnb-picker")
         box.value = back.get(self.cond.name or "", "")
 
