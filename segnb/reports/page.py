@@ -192,7 +192,7 @@ class SegmentReport:
         frame = self.segment.history()
         points = history_points(frame)  # one per as-of date, as the browser's cards plot them
         # the page's first chart carries plotly.js: the page works offline
-        svg = size_history_chart(points, unit=self.info["entity"], include_js=True)
+        chart = size_history_chart(points, unit=self.info["entity"], include_js=True)
         sizes = [int(p[1]) for p in points if p[1] is not None]
         summary = ""
         if len(sizes) > 1:
@@ -202,7 +202,7 @@ class SegmentReport:
                 f"{sizes[-1] - sizes[-2]:+,}</p>"
             )
         return Section(
-            "history", f'<h2 style="{H2}">Size history</h2>{svg}{summary}', {"history": frame}
+            "history", f'<h2 style="{H2}">Size history</h2>{chart}{summary}', {"history": frame}
         )
 
     def insights(self, fields: list[str] | None = None, most: int = 12) -> Section:
