@@ -37,7 +37,8 @@ WINDOWS = (("last N days", "last"), ("fixed dates", "fixed"))
 _FIELDS = ("kind", "name", "type", "numeric", "mode", "date", "start", "end", "op", "value",
            "value2", "values", "measure", "field", "window", "days", "where_field", "where_op",
            "where_value", "where_type", "where_numeric", "negate", "text")  # fmt: skip
-_NARROW = w.Layout(width="auto")
+#: traits whose change rebuilds a row's widgets
+_SHAPE = ("kind", "name", "mode", "op", "measure", "window", "where_field")
 
 
 class Condition(t.HasTraits):
@@ -118,15 +119,27 @@ class ConditionRow(w.HBox):
         self.choices = choices
         self.on_remove = on_remove
         self._links: list[Any] = []
+        self._handlers: list[tuple[Callable, str]] = []
         super().__init__(layout=w.Layout(flex_flow="row wrap", align_items="center"))
         self.add_class("segnb-condition")
         self.remove = w.Button(icon="times", tooltip="remove this condition",
                                layout=w.Layout(width="32px"))  # fmt: skip
         self.remove.add_class("segnb-remove-condition")
         self.remove.on_click(lambda _: self.on_remove(self))
-        cond.observe(self._rebuild, names=["kind", "name", "mode", "op", "measure", "window",
-                                           "where_field"])  # fmt: skip
+        cond.observe(self._rebuild, names=list(_SHAPE))
         self._rebuild()
+
+    def detach(self) -> None:
+        """Stop following the condition (the row is being replaced)."""
+        self.cond.unobserve(self._rebuild, names=list(_SHAPE))
+        self._unlink()
+
+    def _unlink(self) -> None:
+        for link in self._links:
+            link.unlink()
+        for handler, name in self._handlers:
+            self.cond.unobserve(handler, name)
+        self._links, self._handlers = [], []
 
     # -- building ------------------------------------------------------------------
 
@@ -137,9 +150,7 @@ class ConditionRow(w.HBox):
     def _rebuild(self, change: Any = None) -> None:
         if change is not None and change["name"] == "name":
             self._typed()
-        for link in self._links:
-            link.unlink()
-        self._links = []
+        self._unlink()
         c = self.cond
         label = w.HTML(f"<b>{KINDS.get(c.kind, c.kind)}</b>", layout=w.Layout(width="120px"))
         parts: list[w.Widget] = [label]
@@ -228,7 +239,12 @@ class ConditionRow(w.HBox):
                 c.values = [lookup.get(v, v) for v in change["new"]]
 
             tags.observe(typed, "value")
-            c.observe(lambda ch: setattr(tags, "value", [str(v) for v in ch["new"]]), "values")
+
+            def shown(ch: Any) -> None:
+                tags.value = [str(v) for v in ch["new"]]
+
+            c.observe(shown, "values")
+            self._handlers.append((shown, "values"))
             return [tags]
         if type_ == "enum":
             values, _ = self.choices["values"](kind, name) if name else ([], False)

@@ -72,6 +72,7 @@ class SegmentWizard(App):
         self.entity = ws.entity(entity)
         self.state.entity = self.entity.name
         self.groups: list[list[Condition]] = [[]]
+        self._rows: list[ConditionRow] = []
         self._syncing = False
         self._incomplete: list[str] = []
         self._estimator = self.debounced(self._estimate)
@@ -203,6 +204,9 @@ class SegmentWizard(App):
         self._form_changed()
 
     def _render(self) -> None:
+        for row in self._rows:
+            row.detach()
+        self._rows = []
         boxes = []
         for index, group in enumerate(self.groups):
             if index:
@@ -211,6 +215,7 @@ class SegmentWizard(App):
                 ConditionRow(c, self.choices, lambda row: self.remove_condition(row.cond))
                 for c in group
             ]
+            self._rows += rows
             kind = w.Dropdown(
                 options=[(v, k) for k, v in KINDS.items()], layout=w.Layout(width="160px")
             )
