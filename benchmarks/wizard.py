@@ -2,8 +2,8 @@
 
 Usage::
 
-    segnb demo --users 1000000 --days 30 --path /tmp/w1m.duckdb
-    python benchmarks/wizard.py --path /tmp/w1m.duckdb
+    segnb demo --users 1000000 --days 30 --path w1m.duckdb
+    python benchmarks/wizard.py --path w1m.duckdb
 
 Each step changes one condition of the form (a threshold, a picked value, a
 window) the way a click would, and measures the time until ``state.estimate``

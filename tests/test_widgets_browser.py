@@ -9,9 +9,11 @@ switched between cards and list. Screenshots go to tests/artifacts/ (and to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -95,13 +97,20 @@ def start(command: list[str], folder: Path, port: int, nb: Path) -> ReportServer
         raise
 
 
+def halt(server: ReportServer) -> None:
+    """Stop the server and its kernels, keeping its folder (the warehouse is read after)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGTERM)
+    server.process.wait(30)
+
+
 def test_wizard_in_jupyterlab(report_warehouse, jupyter_env, browser, tmp_path):
     folder = Path(tempfile.mkdtemp(prefix="segnb-lab-"))
-    db = tmp_path / "warehouse.duckdb"  # outlives the server's folder
+    db = folder / "warehouse.duckdb"
     shutil.copy(report_warehouse, db)
     code = (
         "import segnb\nfrom segnb.widgets import SegmentWizard\n"
-        f"ws = segnb.connect({str(db)!r})\nws.open_store(owner='tester')\n"
+        "ws = segnb.connect('warehouse.duckdb')\nws.open_store(owner='tester')\n"
         f"app = SegmentWizard(ws)\napp.state.as_of = {AS_OF.isoformat()!r}\napp"
     )
     nb = notebook(folder / "wizard.ipynb", code)
@@ -158,23 +167,22 @@ def test_wizard_in_jupyterlab(report_warehouse, jupyter_env, browser, tmp_path):
         raise
     finally:
         page.close()
-        server.process.terminate()
-        server.stop()
-    ws = segnb.connect(str(db))  # the kernel is gone: the file is free
+        halt(server)
     try:
+        ws = segnb.connect(str(db))  # the kernel is gone: the file is free
         seg = ws.segment("lab_buyers")
         assert seg.text == "trade_cnt_7d >= 3" and seg.size == int(final) > 0
-    finally:
         ws.con.disconnect()
+    finally:
+        server.stop()  # and its folder
 
 
 def test_browser_in_voila(report_warehouse, jupyter_env, browser, tmp_path):
     folder = Path(tempfile.mkdtemp(prefix="segnb-voila-browser-"))
-    db = folder / "warehouse.duckdb"
-    shutil.copy(report_warehouse, db)
+    shutil.copy(report_warehouse, folder / "warehouse.duckdb")
     code = (
         "import segnb\nfrom segnb.widgets import SegmentBrowser\n"
-        f"ws = segnb.connect({str(db)!r})\nws.open_store(owner='tester')\nSegmentBrowser(ws)"
+        "ws = segnb.connect('warehouse.duckdb')\nws.open_store(owner='tester')\nSegmentBrowser(ws)"
     )
     nb = notebook(folder / "browse.ipynb", code)
     port = free_port()
