@@ -111,7 +111,10 @@ def test_predict_wizard_minimums_then_training(inputs):
     assert roc.outputs[0]["data"]["application/vnd.plotly.v1+json"]["data"][0]["x"]
 
 
-def test_the_state_contract_on_other_table_and_column_names(backend, ws_factory, tmp_path):
+def test_the_state_contract_on_other_table_and_column_names(
+    backend, ws_factory, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # the upload keeps its file under ./uploads
     base = ws_factory()
     ws = segnb.Workspace(base.con, segnb.Catalog.load(EDGE_CATALOG, base.con))
     ws.open_store(
@@ -142,7 +145,7 @@ def test_the_state_contract_on_other_table_and_column_names(backend, ws_factory,
     assert "edge_rule | vips" in browser._details.children[0].value
     ids = ws.catalog.table("acct").select("acct_no").limit(5).to_pandas()["acct_no"].tolist()
     upload = UploadWizard(ws)
-    upload.load("\n".join(["acct_no", *map(str, ids)]).encode(), filename=str(tmp_path / "a.csv"))
+    upload.load("\n".join(["acct_no", *map(str, ids)]).encode(), filename="a.csv")
     upload.state.name = "edge_list"
     assert upload.create().size == 5 and upload.state.report["matched"] == 5
     if backend.name == "postgres":
