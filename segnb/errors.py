@@ -15,6 +15,7 @@ __all__ = [
     "RuleError",
     "RuleSyntaxError",
     "RuleTypeError",
+    "RuleWarning",
     "SegmentBusyError",
     "SegmentNotFoundError",
     "SegmentStateError",
@@ -206,3 +207,7 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its class name when it has none)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+class RuleWarning(UserWarning):
+    """A rule that is valid but probably not meant: a misspelt enum value matches nobody."""

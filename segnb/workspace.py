@@ -10,9 +10,11 @@ reads no configuration file: :func:`segnb.connect` and the faces pass
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from segnb.catalog.model import Catalog, Entity
+from segnb.errors import RuleWarning
 from segnb.lang.nodes import Node
 from segnb.segments.builtin import is_sets
 from segnb.segments.context import Context, StoreResolver
@@ -22,6 +24,7 @@ from segnb.segments.lifecycle import deleted_log, list_rows
 from segnb.segments.plans import Plans
 from segnb.segments.segment import Segment, SegmentList
 from segnb.segments.sets import overlap, set_bitmap, set_size
+from segnb.segments.warnings import rule_warnings
 from segnb.settings import Settings
 from segnb.times import as_date, check_zone, today
 
@@ -156,6 +159,16 @@ class Workspace:
             return self.set_size(rule)
         return int(self.members(rule, as_of, entity).count().execute())
 
+    def warnings(self, rule: str | Node, entity: str | Entity | None = None) -> list[str]:
+        """What looks mistyped in a valid rule: enum values no entity has, with "did you mean".
+
+        Examples
+        --------
+        >>> ws.warnings('city = "Shenzen"')        # doctest: +SKIP
+        ["city: no users have the value 'Shenzen'; did you mean 'Shenzhen'?"]
+        """
+        return rule_warnings(self.ctx, rule, entity)
+
     def sql(
         self,
         rule: str | Node,
@@ -188,6 +201,9 @@ class Workspace:
         >>> seg = ws.create_segment("active_buyers", rules="count(purchase, T-6..T) >= 2",
         ...                         group="Q4", refresh="daily")     # doctest: +SKIP
         """
+        if isinstance(rules, (str, Node)) and not is_sets(rules):
+            for warning in self.warnings(rules, entity):
+                warnings.warn(warning, RuleWarning, stacklevel=2)
         return self._segment(
             create_with(self.ctx, "rules", name, as_of=as_of, entity=entity, rules=rules, **options)
         )

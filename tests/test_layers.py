@@ -93,3 +93,12 @@ def test_no_import_cycles():
     for name in sorted(graph):
         if name not in state:
             visit(name, [name])
+
+
+def test_modules_stay_small():
+    big = {
+        name: n
+        for name, path, _ in _modules()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 500
+    }
+    assert not big, f"modules over 500 lines (split by concept): {big}"

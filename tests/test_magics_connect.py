@@ -150,16 +150,6 @@ def test_catalog(duck):
         run(duck, "%segnb catalog --entity shops")
 
 
-@pytest.mark.parametrize("verb, cls", [("wizard", "SegmentWizard"), ("browse", "SegmentBrowser")])
-def test_widget_apps_not_available_yet(duck, verb, cls):
-    import segnb.widgets
-
-    if hasattr(segnb.widgets, cls):
-        pytest.skip(f"segnb.widgets.{cls} exists: the widget apps have landed")
-    with pytest.raises(UsageError, match=rf"^%segnb {verb} is not available in this version"):
-        run(duck, f"%segnb {verb}")
-
-
 def test_segnb_help(ip, capsys):
     run(ip, "%segnb help")
     out = capsys.readouterr().out

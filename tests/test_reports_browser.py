@@ -61,12 +61,12 @@ def test_voila_serves_the_report(server, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     try:
         page.goto(server.url, timeout=90_000)
-        page.wait_for_selector("svg.segnb-insights-chart", timeout=90_000)
+        page.wait_for_selector(".segnb-insights-chart .main-svg", timeout=90_000)
         title = page.locator("h1.segnb-title")
         assert title.inner_text().startswith("active_buyers")
-        history = page.locator("svg.segnb-size-history")
-        assert history.is_visible() and history.locator("circle").count() == len(DAYS)
-        charts = page.locator("svg.segnb-insights-chart")
+        history = page.locator("div.segnb-size-history")
+        assert history.is_visible() and history.locator(".scatterlayer .point").count() == len(DAYS)
+        charts = page.locator("div.segnb-insights-chart")
         assert charts.count() == 12 and charts.first.is_visible()
         assert charts.first.get_attribute("data-field") == "trade_cnt_7d"
         assert page.locator("pre.segnb-rule").inner_text().startswith("count(purchase")
@@ -78,7 +78,7 @@ def test_voila_serves_the_report(server, browser, tmp_path):
         keep(shot)
         # the query string picks another segment of the same warehouse
         page.goto(server.url + "?segment=loyal", timeout=90_000)
-        page.wait_for_selector("svg.segnb-insights-chart", timeout=90_000)
+        page.wait_for_selector(".segnb-insights-chart .main-svg", timeout=90_000)
         assert page.locator("h1.segnb-title").inner_text().startswith("loyal")
         assert "active_buyers & members" in page.locator("pre.segnb-rule").inner_text()
     finally:
@@ -93,8 +93,9 @@ def test_the_static_page_shows_the_same(report_warehouse, jupyter_env, browser, 
     try:
         page.goto(out.as_uri())
         assert page.locator("h1.segnb-title").inner_text().startswith("active_buyers")
-        assert page.locator("svg.segnb-size-history circle").count() == len(DAYS)
-        assert page.locator("svg.segnb-insights-chart").count() == 12
+        page.wait_for_selector(".segnb-insights-chart .main-svg", timeout=30_000)  # drawn offline
+        assert page.locator(".segnb-size-history .scatterlayer .point").count() == len(DAYS)
+        assert page.locator("div.segnb-insights-chart").count() == 12
         shot = tmp_path / "segment_report_static.png"
         page.screenshot(path=str(shot), full_page=True)
         keep(shot)

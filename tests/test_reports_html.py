@@ -1,4 +1,4 @@
-"""Reports: the sections as data, the SVG charts, and ``--html`` rendered once by papermill.
+"""Reports: the sections as data, the plotly charts, and ``--html`` rendered once by papermill.
 
 The static page must hold what the Voilà page shows (see test_reports_browser.py):
 the segment's name, the size-history chart and the insights charts; code hidden.
@@ -6,8 +6,8 @@ the segment's name, the size-history chart and the insights charts; code hidden.
 
 from __future__ import annotations
 
+import json
 import re
-import xml.etree.ElementTree as ET
 
 import pytest
 from reports_tools import BUYERS, DAYS
@@ -33,34 +33,40 @@ def ws(report_warehouse):
     ws.con.disconnect()
 
 
-def svg(text: str) -> ET.Element:
-    return ET.fromstring(text)  # well-formed XML, or this raises
+def plotted(html: str) -> list[dict]:
+    """The plotly traces of the charts in ``html`` (the JSON handed to Plotly.newPlot)."""
+    return [
+        json.loads(m)
+        for m in re.findall(r'Plotly\.newPlot\(\s*"[^"]+",\s*(\[.*?\]),\s*\{', html, re.S)
+    ]
 
 
-def test_charts_are_well_formed_svg():
-    history = svg(
-        charts.size_history_svg([("2025-03-01", 10), ("2025-03-02", 14), ("2025-03-03", 9)])
-    )
-    ns = "{http://www.w3.org/2000/svg}"
-    assert "segnb-size-history" in history.get("class")
-    assert len(history.findall(f"{ns}circle")) == 3
-    assert len(history.find(f"{ns}polyline").get("points").split()) == 3
-    assert "no versions yet" in charts.size_history_svg([])
-    flat = charts.size_history_svg([("2025-03-01", 501), ("2025-03-02", 502)])
-    ticks = re.findall(r'text-anchor="end" fill="#6b7785">([^<]+)<', flat)
-    assert ticks and all("." not in t for t in ticks)  # whole numbers on a size axis
+def test_charts_are_plotly_figures_and_whole_sizes_stay_apart():
+    points = [("2025-03-01", 1802), ("2025-03-02", 1805), ("2025-03-04", 1803)]
+    fig = charts.size_history_figure(points)
+    assert [str(x) for x in fig.data[0].x] == ["2025-03-01", "2025-03-02", "2025-03-04"]  # by date
+    assert list(fig.data[0].y) == [1802, 1805, 1803]
+    assert fig.layout.yaxis.tickformat == ",d"  # 1,802 / 1,804, never "1.8k" three times
+    page = charts.size_history_chart(points)
+    assert page.startswith('<div class="segnb-chart segnb-size-history" data-points="3"')
+    assert "cdn" not in page.lower() and "<script src" not in page  # offline
+    offline = charts.size_history_chart(points, include_js=True)
+    assert len(offline) > 1_000_000 and "cdn.plot.ly" not in offline.split("Plotly.newPlot")[-1]
+    assert "no versions yet" in charts.size_history_chart([])
     rows = [
         {"bucket": "a & <b>", "segment": 5, "segment_share": 0.5, "population": 10,
          "population_share": 0.1, "tgi": 500.0},
         {"bucket": "(no value)", "segment": 5, "segment_share": 0.5, "population": 90,
          "population_share": 0.9, "tgi": float("nan")},
     ]  # fmt: skip
-    bars = svg(charts.insights_svg("city", rows, label="City"))
-    assert bars.get("data-field") == "city" and "segnb-insights-chart" in bars.get("class")
-    assert len(bars.findall(f"{ns}g")) == 2
-    assert "a &amp; &lt;b&gt;" in charts.insights_svg("city", rows)  # escaped
-    sizes = svg(charts.sizes_svg([("vip", 1200, "active"), ("old", None, "failed")]))
-    assert "segnb-sizes-chart" in sizes.get("class")
+    bars = charts.insights_chart("city", rows, label="City")
+    assert 'data-field="city"' in bars and "segnb-insights-chart" in bars
+    traces = plotted(bars)[0]
+    assert [t["name"] for t in traces] == ["population", "segment"]
+    assert traces[1]["text"] == ["TGI —", "TGI 500"]
+    assert "segnb-sizes-chart" in charts.sizes_chart(
+        [("vip", 1200, "active"), ("old", None, "failed")]
+    )
 
 
 def test_segment_report_sections(ws):
@@ -71,8 +77,9 @@ def test_segment_report_sections(ws):
     history = report.size_history()
     sizes = [ws.estimate(BUYERS, as_of=d) for d in DAYS]
     assert list(history.data["history"]["size"]) == sizes
-    points = re.search(r'points="([^"]+)"', history.html).group(1).split()
-    assert len(points) == len(DAYS)
+    (line,) = plotted(history.html)[0]
+    assert [x[:10] for x in line["x"]] == [d.isoformat() for d in DAYS]  # by date
+    assert line["y"] == sizes
     insights = report.insights()
     frame = insights.data["insights"]
     assert frame.equals(ws.segment("active_buyers").insights())

@@ -127,6 +127,7 @@ def demo(m: Host, cmd: Command) -> ConnectionResult:
             seed=cmd.get("seed", 0),
             end=cmd["end"],
             overwrite=bool(cmd["force"]),
+            progress=bool(m.settings.feedback),  # a text bar: nothing left behind in the notebook
         )
         m.note(
             f"segnb: wrote {info.users:,} users and {info.days} days of tags and events "

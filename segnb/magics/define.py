@@ -87,7 +87,14 @@ def create(m: Host, cmd: Command):
         m.note(f"segnb: {name!r} already has this rule; wrote version {seg.version}")
         return SegmentResult.of(seg)
     seg = ws.create_segment(name, body, as_of=cmd["as_of"], entity=cmd["entity"], **options)
+    _warn(m, ws, body, cmd)
     return SegmentResult.of(seg)
+
+
+def _warn(m: Host, ws: Any, rule: str, cmd: Command) -> None:
+    """Say what looks mistyped in a rule that parses (a misspelt enum value matches nobody)."""
+    for warning in ws.warnings(rule, cmd["entity"]):
+        m.note(f"segnb: warning: {warning}")
 
 
 def _dry_run(m: Host, cmd: Command, body: str, name: str | None) -> EstimateResult:
@@ -97,6 +104,7 @@ def _dry_run(m: Host, cmd: Command, body: str, name: str | None) -> EstimateResu
         return EstimateResult(size, body, cmd["as_of"], _entity_name(ws, cmd), None, name)
     ws = m.workspace(store=_mentions_segments(body))
     size = ws.estimate(body, as_of=cmd["as_of"], entity=cmd["entity"])
+    _warn(m, ws, body, cmd)
     text = ws.sql(body, as_of=cmd["as_of"], entity=cmd["entity"])
     return EstimateResult(size, body, cmd["as_of"], _entity_name(ws, cmd), text, name)
 
@@ -118,6 +126,7 @@ def estimate(m: Host, cmd: Command) -> EstimateResult:
     else:
         ws = m.workspace(store=_mentions_segments(text))
         size = ws.estimate(text, as_of=cmd["as_of"], entity=cmd["entity"])
+        _warn(m, ws, text, cmd)
     return EstimateResult(size, text, cmd["as_of"], _entity_name(ws, cmd))
 
 

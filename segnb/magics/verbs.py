@@ -271,8 +271,18 @@ SEGNB_VERBS: dict[str, Verb] = dict(
         ),
         _verb("status", "The connection, the store and the settings in use."),
         _verb("disconnect", "Close the connection the magics opened."),
-        _verb("wizard", "The segment wizard (a widget app)."),
-        _verb("browse", "The segment browser (a widget app)."),
+        _verb(
+            "wizard",
+            "The segment wizard: build a rule from tags, behaviour, attributes, segments and "
+            "scores with a live estimate, then create it (segnb.widgets.SegmentWizard). "
+            "SetWizard, UploadWizard, LookalikeWizard and PredictWizard open from Python: "
+            "from segnb.widgets import SetWizard; SetWizard(ws).",
+        ),
+        _verb(
+            "browse",
+            "The segment browser: search, filter, cards or list; details, refresh, export, "
+            "verify, extend, delete and plans (segnb.widgets.SegmentBrowser).",
+        ),
         _verb(
             "help",
             "Help on the verbs of %segnb, or on one.",

@@ -3,7 +3,7 @@
 - :mod:`segnb.reports.page`: :class:`SegmentReport`, whose sections have
   ``_repr_html_`` and ``data``
 - :mod:`segnb.reports.overview`: :class:`OverviewReport`, every segment at a glance
-- :mod:`segnb.reports.charts`: the charts as inline SVG
+- :mod:`segnb.reports.charts`: the charts (plotly, offline), shared with the widget apps
 - :mod:`segnb.reports.render`: ``render_html`` (papermill + nbconvert) and ``serve`` (Voilà)
 
 The notebooks are ``templates/segment_report.ipynb`` and

@@ -1,14 +1,22 @@
-"""Charts of the reports as inline SVG: no plotting library, no JavaScript.
+"""The charts of the reports and the widget apps, drawn with plotly, offline.
 
-An SVG string renders the same in a notebook, in Voilà, in a static HTML
-file and in most mail clients that show HTML. Every chart carries a class
-(``segnb-size-history``, ``segnb-insights-chart``, ``segnb-sizes-chart``)
-and an ``aria-label`` so pages and tests can find it.
+One module builds every chart as a plotly figure; :func:`chart_html` writes
+one as an HTML fragment for the reports (a static page, Voilà) and
+:func:`figure_bundle` as the plotly mime bundle the widget apps display in
+an ``Output`` (JupyterLab and Voilà draw it with plotly's own extension).
+plotly.js is never fetched from a CDN: a page inlines it once
+(``include_js=True`` on its first chart). Every chart sits in a ``<div>``
+with a class (``segnb-size-history``, ``segnb-insights-chart``,
+``segnb-sizes-chart``) and ``data-`` attributes so pages and tests can find
+it. The size history of the report and the sparkline of the browser's card
+plot the same points: :func:`history_points`, one per as-of date.
 
 Examples
 --------
->>> svg = size_history_svg([("2025-03-30", 120), ("2025-03-31", 135)])
->>> svg.startswith("<svg") and "segnb-size-history" in svg
+>>> fig = size_history_figure([("2025-03-30", 1802), ("2025-03-31", 1835)])
+>>> [int(y) for y in fig.data[0].y]
+[1802, 1835]
+>>> 'class="segnb-chart segnb-size-history"' in chart_html(fig, "size-history")
 True
 """
 
@@ -16,161 +24,43 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import math
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["PALETTE", "insights_svg", "size_history_svg", "sizes_svg"]
+__all__ = [
+    "FONT",
+    "PALETTE",
+    "chart_html",
+    "figure_bundle",
+    "history_points",
+    "insights_chart",
+    "insights_figure",
+    "size_history_chart",
+    "size_history_figure",
+    "sizes_chart",
+    "sizes_figure",
+]
 
 PALETTE = {
     "segment": "#2f6fdf",
-    "population": "#b8c2cc",
+    "population": "#9aa7b4",
     "line": "#2f6fdf",
-    "grid": "#e6e9ed",
+    "grid": "rgba(128,128,128,0.25)",
     "text": "#333a44",
     "muted": "#6b7785",
     "high": "#1e7b34",
     "low": "#b3261e",
 }
 FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif"
+_CONFIG = {"displayModeBar": False, "responsive": True}
+_FONT = {"family": "system-ui, -apple-system, 'Segoe UI', sans-serif", "size": 12}
 
 
 def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
-
-
-def _nice_step(span: float, ticks: int = 4, whole: bool = False) -> float:
-    """A round distance between axis ticks; at least 1 (and never 2.5) for whole numbers."""
-    raw = span / max(ticks, 1)
-    if raw <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(raw))
-    step = 10 * power
-    for factor in (1, 2, 2.5, 5, 10):
-        if whole and factor == 2.5:
-            continue
-        if raw <= factor * power:
-            step = factor * power
-            break
-    return max(1.0, step) if whole else step
-
-
-def _short(value: float) -> str:
-    value = float(value)
-    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= size:
-            text = f"{value / size:.1f}".rstrip("0").rstrip(".")
-            return f"{text}{suffix}"
-    return f"{value:,.0f}" if value.is_integer() else f"{value:,.2f}"
-
-
-def size_history_svg(
-    points: Sequence[tuple[Any, Any]],
-    *,
-    width: int = 640,
-    height: int = 220,
-    title: str = "Size history",
-    unit: str = "",
-    heading: bool = True,
-) -> str:
-    """A line chart of ``(as_of, size)`` points, oldest first (dates or text on x).
-
-    Examples
-    --------
-    >>> "polyline" in size_history_svg([("2025-03-01", 10), ("2025-03-02", 12)])
-    True
-    """
-    pts = [(str(x), None if y is None else float(y)) for x, y in points]
-    pts = [(x, y) for x, y in pts if y is not None]
-    left, right, top, bottom = 56, 16, (30 if heading else 12), 34
-    inner_w, inner_h = width - left - right, height - top - bottom
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="segnb-chart segnb-size-history" '
-        f'role="img" aria-label="{_esc(title)}" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" style="{FONT};max-width:100%;height:auto">',
-        f"<title>{_esc(title)}</title>",
-    ]
-    if heading:
-        parts.append(
-            f'<text x="{left}" y="18" font-size="13" font-weight="600" fill="{PALETTE["text"]}">'
-            f"{_esc(title)}</text>"
-        )
-    if not pts:
-        parts.append(
-            f'<text x="{left}" y="{top + inner_h / 2}" font-size="12" fill="{PALETTE["muted"]}">'
-            "no versions yet</text></svg>"
-        )
-        return "".join(parts)
-    ys = [y for _, y in pts]
-    low, high = min(ys), max(ys)
-    if high == low:
-        low, high = max(0.0, low - 1), high + 1
-    pad = (high - low) * 0.1
-    low = max(0.0, low - pad) if min(ys) >= 0 else low - pad
-    high += pad
-    step = _nice_step(high - low, whole=all(float(y).is_integer() for y in ys))
-    first_tick = math.ceil(low / step) * step
-
-    def y_of(v: float) -> float:
-        return top + inner_h - (v - low) / (high - low) * inner_h
-
-    days = [_as_date(x) for x, _ in pts]
-    if None in days or len(pts) == 1 or days[-1] <= days[0]:
-        spots = [0.5 if len(pts) == 1 else i / (len(pts) - 1) for i in range(len(pts))]
-    else:  # dates: a missing day leaves a gap
-        span = (days[-1] - days[0]).days
-        spots = [(d - days[0]).days / span for d in days]
-
-    def x_of(i: int) -> float:
-        return left + spots[i] * inner_w
-
-    tick = first_tick
-    while tick <= high + 1e-9:
-        y = y_of(tick)
-        parts.append(
-            f'<line x1="{left}" x2="{left + inner_w}" y1="{y:.1f}" y2="{y:.1f}" '
-            f'stroke="{PALETTE["grid"]}"/>'
-            f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
-            f'fill="{PALETTE["muted"]}">{_short(tick)}</text>'
-        )
-        tick += step
-    labels = _label_indexes(len(pts), max(2, inner_w // 90))
-    for i in labels:
-        parts.append(
-            f'<text x="{x_of(i):.1f}" y="{height - 12}" font-size="11" text-anchor="middle" '
-            f'fill="{PALETTE["muted"]}">{_esc(_day(pts[i][0]))}</text>'
-        )
-    coords = " ".join(f"{x_of(i):.1f},{y_of(y):.1f}" for i, (_, y) in enumerate(pts))
-    parts.append(
-        f'<polyline points="{coords}" fill="none" stroke="{PALETTE["line"]}" stroke-width="2" '
-        'stroke-linejoin="round"/>'
-    )
-    for i, (x, y) in enumerate(pts):
-        parts.append(
-            f'<circle cx="{x_of(i):.1f}" cy="{y_of(y):.1f}" r="3" fill="{PALETTE["line"]}">'
-            f"<title>{_esc(x)}: {y:,.0f}{(' ' + _esc(unit)) if unit else ''}</title></circle>"
-        )
-    last_x, last_y = x_of(len(pts) - 1), y_of(pts[-1][1])
-    parts.append(
-        f'<text x="{min(last_x, left + inner_w - 4):.1f}" y="{max(last_y - 8, top + 10):.1f}" '
-        f'font-size="11" text-anchor="end" font-weight="600" fill="{PALETTE["text"]}">'
-        f"{pts[-1][1]:,.0f}</text>"
-    )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def _label_indexes(n: int, most: int) -> list[int]:
-    if n <= most:
-        return list(range(n))
-    step = math.ceil((n - 1) / (most - 1))
-    out = list(range(0, n, step))
-    if out[-1] != n - 1:
-        if n - 1 - out[-1] < step / 2:
-            out[-1] = n - 1
-        else:
-            out.append(n - 1)
-    return out
 
 
 def _as_date(value: Any) -> dt.date | None:
@@ -184,105 +74,173 @@ def _as_date(value: Any) -> dt.date | None:
         return None
 
 
-def _day(value: Any) -> str:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return f"{value:%m-%d}"
-    text = str(value)
-    return text[5:10] if len(text) >= 10 and text[4] == "-" else text
+def history_points(history: Any) -> list[tuple[Any, int]]:
+    """``(as_of, size)`` of a size history, one per as-of date (its newest version), by date.
 
-
-def insights_svg(
-    field: str,
-    buckets: Sequence[dict[str, Any]],
-    *,
-    width: int = 460,
-    label: str | None = None,
-) -> str:
-    """Bars of one field's buckets: segment share over population share, with the TGI.
-
-    ``buckets`` are rows of :meth:`segnb.Segment.insights` (``bucket``,
-    ``segment_share``, ``population_share``, ``tgi``).
+    ``history`` is a :meth:`segnb.Segment.history` frame (or a Segment). The
+    report's history chart and the browser's card sparkline both plot these.
     """
-    row_h, top, label_w, tgi_w = 22, 38, 176, 48
-    height = top + row_h * len(buckets) + 10
-    bar_w = width - label_w - tgi_w - 10
-    most = max([b["segment_share"] for b in buckets] + [b["population_share"] for b in buckets]
-               + [1e-9])  # fmt: skip
-    title = label or field
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="segnb-chart segnb-insights-chart" '
-        f'data-field="{_esc(field)}" role="img" aria-label="Insights: {_esc(title)}" '
-        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'style="{FONT};max-width:100%;height:auto">',
-        f"<title>{_esc(title)}: segment vs population, TGI</title>",
-        f'<text x="0" y="16" font-size="13" font-weight="600" fill="{PALETTE["text"]}">'
-        f"{_esc(title)}</text>",
-        f'<text x="{width}" y="16" font-size="11" text-anchor="end" fill="{PALETTE["muted"]}">'
-        "TGI</text>",
-        f'<rect x="{label_w}" y="24" width="10" height="8" fill="{PALETTE["segment"]}"/>'
-        f'<text x="{label_w + 14}" y="32" font-size="10" fill="{PALETTE["muted"]}">segment</text>'
-        f'<rect x="{label_w + 70}" y="24" width="10" height="8" fill="{PALETTE["population"]}"/>'
-        f'<text x="{label_w + 84}" y="32" font-size="10" fill="{PALETTE["muted"]}">population'
-        "</text>",
+    frame = history.history() if hasattr(history, "history") else history
+    if frame is None or len(frame) == 0:
+        return []
+    daily = frame.dropna(subset=["as_of"]).sort_values(["as_of", "version"])
+    daily = daily.drop_duplicates("as_of", keep="last")
+    return [
+        (_as_date(r.as_of) or r.as_of, int(r.size))
+        for r in daily.itertuples()
+        if r.size is not None and r.size == r.size
     ]
-    for i, b in enumerate(buckets):
-        y = top + i * row_h
-        seg_w = b["segment_share"] / most * bar_w
-        pop_w = b["population_share"] / most * bar_w
-        tgi = b.get("tgi")
-        tgi_ok = tgi is not None and not (isinstance(tgi, float) and math.isnan(tgi))
-        color = PALETTE["text"]
-        if tgi_ok and tgi >= 120:
-            color = PALETTE["high"]
-        elif tgi_ok and tgi <= 80:
-            color = PALETTE["low"]
-        name = str(b["bucket"])
-        shown = name if len(name) <= 26 else name[:25] + "…"
-        parts.append(
-            f'<g class="segnb-bucket"><title>{_esc(name)}: segment {b["segment_share"]:.1%} '
-            f"({int(b.get('segment', 0)):,}), population {b['population_share']:.1%} "
-            f"({int(b.get('population', 0)):,})"
-            + (f", TGI {tgi:.0f}" if tgi_ok else "")
-            + "</title>"
-            f'<text x="{label_w - 8}" y="{y + 14}" font-size="11" text-anchor="end" '
-            f'fill="{PALETTE["text"]}">{_esc(shown)}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{max(pop_w, 0.5):.1f}" height="16" '
-            f'fill="{PALETTE["population"]}" rx="2"/>'
-            f'<rect x="{label_w}" y="{y + 7}" width="{max(seg_w, 0.5):.1f}" height="8" '
-            f'fill="{PALETTE["segment"]}" rx="2"/>'
-            f'<text x="{width}" y="{y + 14}" font-size="11" text-anchor="end" '
-            f'font-weight="600" fill="{color}">{f"{tgi:.0f}" if tgi_ok else "—"}</text></g>'
+
+
+def _layout(fig: Any, height: int, **extra: Any) -> Any:
+    fig.update_layout(
+        height=height,
+        margin={"l": 8, "r": 8, "t": 8, "b": 8},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        font={**_FONT, "color": PALETTE["muted"]},
+        showlegend=False,
+        **extra,
+    )
+    fig.update_xaxes(gridcolor=PALETTE["grid"], zeroline=False, automargin=True)
+    fig.update_yaxes(gridcolor=PALETTE["grid"], zeroline=False, automargin=True)
+    return fig
+
+
+def size_history_figure(
+    points: Sequence[tuple[Any, Any]], *, unit: str = "", small: bool = False, height: int = 240
+):
+    """A line of ``(as_of, size)`` points by date (a missing day is a gap in time).
+
+    Sizes are whole numbers: the axis shows them in full (``1,802``), never
+    rounded to the same label. ``small`` is the sparkline of a card: no axes.
+    """
+    import plotly.graph_objects as go
+
+    pts = [(_as_date(x) or x, float(y)) for x, y in points if y is not None]
+    fig = go.Figure(
+        go.Scatter(
+            x=[x for x, _ in pts],
+            y=[y for _, y in pts],
+            mode="lines+markers",
+            line={"color": PALETTE["line"], "width": 2},
+            marker={"size": 4 if small else 7, "color": PALETTE["line"]},
+            hovertemplate="%{x|%Y-%m-%d}: %{y:,.0f}"
+            + (f" {unit}" if unit else "")
+            + "<extra></extra>",
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    )
+    if small:
+        _layout(fig, 60, width=200)
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return fig
+    _layout(fig, height)
+    fig.update_xaxes(
+        tickformat="%m-%d", type="date" if all(isinstance(x, dt.date) for x, _ in pts) else "-"
+    )
+    fig.update_yaxes(tickformat=",d", rangemode="normal")
+    if pts:
+        fig.add_annotation(x=pts[-1][0], y=pts[-1][1], text=f"{pts[-1][1]:,.0f}", showarrow=False,
+                           yshift=12, font={"color": PALETTE["line"], "size": 12})  # fmt: skip
+    else:
+        fig.add_annotation(text="no versions yet", showarrow=False, xref="paper", yref="paper",
+                           x=0.5, y=0.5)  # fmt: skip
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+    return fig
 
 
-def sizes_svg(rows: Sequence[tuple[str, Any, str]], *, width: int = 640) -> str:
+def insights_figure(field: str, buckets: Sequence[dict[str, Any]], *, label: str | None = None):
+    """Bars per value of one tag: segment share over population share, the TGI at the end."""
+    import plotly.graph_objects as go
+
+    names = [str(b["bucket"]) for b in buckets][::-1]
+    seg = [float(b["segment_share"]) for b in buckets][::-1]
+    pop = [float(b["population_share"]) for b in buckets][::-1]
+    tgis = [b.get("tgi") for b in buckets][::-1]
+    shown = [
+        "—" if t is None or (isinstance(t, float) and math.isnan(t)) else f"{t:.0f}" for t in tgis
+    ]
+    fig = go.Figure()
+    fig.add_bar(y=names, x=pop, orientation="h", name="population", marker_color=PALETTE["population"],
+                hovertemplate="%{y}: population %{x:.1%}<extra></extra>")  # fmt: skip
+    fig.add_bar(y=names, x=seg, orientation="h", name="segment", marker_color=PALETTE["segment"],
+                text=[f"TGI {s}" for s in shown], textposition="outside", cliponaxis=False,
+                hovertemplate="%{y}: segment %{x:.1%}, %{text}<extra></extra>")  # fmt: skip
+    _layout(fig, 60 + 26 * len(names), barmode="group", bargap=0.25,
+            title={"text": label or field, "x": 0, "font": {"size": 13}},
+            legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right",
+                    "font": {"size": 11}})  # fmt: skip
+    fig.update_layout(showlegend=True, margin={"l": 8, "r": 48, "t": 44, "b": 8})
+    fig.update_xaxes(tickformat=".0%")
+    return fig
+
+
+def sizes_figure(rows: Sequence[tuple[str, Any, str]]):
     """Horizontal bars of segment sizes: ``(name, size, status)`` rows."""
-    row_h, top, label_w = 22, 6, 170
-    shown = [(n, 0 if s is None else float(s), st) for n, s, st in rows]
-    height = top + row_h * len(shown) + 10
-    bar_w = width - label_w - 70
-    most = max([s for _, s, _ in shown] + [1.0])
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="segnb-chart segnb-sizes-chart" '
-        f'role="img" aria-label="Segment sizes" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" style="{FONT};max-width:100%;height:auto">',
-        "<title>Segment sizes</title>",
-    ]
+    import plotly.graph_objects as go
+
     colors = {"active": PALETTE["segment"], "failed": PALETTE["low"]}
-    for i, (name, size, status) in enumerate(shown):
-        y = top + i * row_h
-        w = size / most * bar_w
-        label = name if len(name) <= 24 else name[:23] + "…"
-        parts.append(
-            f'<text x="{label_w - 8}" y="{y + 14}" font-size="11" text-anchor="end" '
-            f'fill="{PALETTE["text"]}">{_esc(label)}</text>'
-            f'<rect x="{label_w}" y="{y + 3}" width="{max(w, 0.5):.1f}" height="16" rx="2" '
-            f'fill="{colors.get(status, PALETTE["population"])}"><title>{_esc(name)}: '
-            f"{size:,.0f} ({_esc(status)})</title></rect>"
-            f'<text x="{label_w + w + 6:.1f}" y="{y + 14}" font-size="11" '
-            f'fill="{PALETTE["muted"]}">{_short(size)}</text>'
+    rows = list(rows)[::-1]
+    fig = go.Figure(
+        go.Bar(
+            y=[n for n, _, _ in rows],
+            x=[0 if s is None else s for _, s, _ in rows],
+            orientation="h",
+            marker_color=[colors.get(st, PALETTE["population"]) for _, _, st in rows],
+            text=[f"{0 if s is None else s:,} ({st})" for _, s, st in rows],
+            textposition="outside",
+            cliponaxis=False,
+            hovertemplate="%{y}: %{text}<extra></extra>",
         )
-    parts.append("</svg>")
-    return "".join(parts)
+    )
+    _layout(fig, 40 + 26 * len(rows))
+    fig.update_xaxes(tickformat=",d")
+    return fig
+
+
+def chart_html(
+    fig: Any, kind: str, *, include_js: bool = False, label: str = "", **data: Any
+) -> str:
+    """One figure as an HTML fragment in ``<div class="segnb-chart segnb-KIND">``.
+
+    ``include_js`` inlines plotly.js (once per page: the page works offline);
+    ``data`` become ``data-`` attributes of the div.
+    """
+    body = fig.to_html(full_html=False, include_plotlyjs=bool(include_js), config=_CONFIG,
+                       div_id=f"segnb-plot-{uuid.uuid4().hex[:12]}")  # fmt: skip
+    attrs = "".join(f' data-{k.replace("_", "-")}="{_esc(v)}"' for k, v in data.items())
+    aria = f' role="img" aria-label="{_esc(label)}"' if label else ""
+    return f'<div class="segnb-chart segnb-{kind}"{attrs}{aria} style="width:100%">{body}</div>'
+
+
+def figure_bundle(fig: Any) -> dict[str, Any]:
+    """The mime bundle of a figure (plotly JSON and a text fallback) for an ``Output`` widget."""
+    spec = json.loads(fig.to_json())
+    spec["config"] = _CONFIG
+    return {"application/vnd.plotly.v1+json": spec, "text/plain": "<plotly chart>"}
+
+
+def size_history_chart(
+    points: Sequence[tuple[Any, Any]], *, unit: str = "", include_js: bool = False
+) -> str:
+    """The size-history chart as HTML (see :func:`size_history_figure`)."""
+    fig = size_history_figure(points, unit=unit)
+    return chart_html(fig, "size-history", include_js=include_js, label="Size history",
+                      points=len([p for p in points if p[1] is not None]))  # fmt: skip
+
+
+def insights_chart(field: str, buckets: Sequence[dict[str, Any]], *, label: str | None = None,
+                   include_js: bool = False) -> str:  # fmt: skip
+    """One tag's insights chart as HTML (see :func:`insights_figure`)."""
+    fig = insights_figure(field, buckets, label=label)
+    return chart_html(fig, "insights-chart", include_js=include_js, label=f"Insights: {label or field}",
+                      field=field)  # fmt: skip
+
+
+def sizes_chart(rows: Sequence[tuple[str, Any, str]], *, include_js: bool = False) -> str:
+    """Segment sizes as HTML (see :func:`sizes_figure`)."""
+    return chart_html(
+        sizes_figure(rows), "sizes-chart", include_js=include_js, label="Segment sizes"
+    )

@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 from segnb.html import esc, number
-from segnb.reports.charts import PALETTE, sizes_svg
+from segnb.reports.charts import PALETTE, sizes_chart
 from segnb.reports.page import (
     H2,
     Section,
@@ -82,8 +82,8 @@ class OverviewReport:
 
     def sizes(self) -> Section:
         f = self.frame.sort_values("size", ascending=False, na_position="last")
-        svg = sizes_svg([(r.name, r.size, r.status) for r in f.itertuples()])
-        return Section("sizes", f'<h2 style="{H2}">Sizes</h2>{svg}', {})
+        chart = sizes_chart([(r.name, r.size, r.status) for r in f.itertuples()], include_js=True)
+        return Section("sizes", f'<h2 style="{H2}">Sizes</h2>{chart}', {})
 
     def table(self) -> Section:
         rows = []

@@ -27,7 +27,7 @@ from segnb.errors import InvalidValueError, StoreError
 from segnb.html import badge as shared_badge
 from segnb.html import esc, number
 from segnb.html import kv_table as shared_kv_table
-from segnb.reports.charts import FONT, PALETTE, insights_svg, size_history_svg
+from segnb.reports.charts import FONT, PALETTE, history_points, insights_chart, size_history_chart
 from segnb.times import today
 
 __all__ = [
@@ -206,11 +206,9 @@ class SegmentReport:
 
     def size_history(self) -> Section:
         frame = self.segment.history()
-        # one point per as-of date (its newest version), in date order
-        daily = frame.dropna(subset=["as_of"]).sort_values(["as_of", "version"])
-        daily = daily.drop_duplicates("as_of", keep="last")
-        points = [(r.as_of, r.size) for r in daily.itertuples()]
-        svg = size_history_svg(points, unit=self.info["entity"], heading=False)
+        points = history_points(frame)  # one per as-of date, as the browser's cards plot them
+        # the page's first chart carries plotly.js: the page works offline
+        chart = size_history_chart(points, unit=self.info["entity"], include_js=True)
         sizes = [int(p[1]) for p in points if p[1] is not None]
         summary = ""
         if len(sizes) > 1:
@@ -220,7 +218,7 @@ class SegmentReport:
                 f"{sizes[-1] - sizes[-2]:+,}</p>"
             )
         return Section(
-            "history", f'<h2 style="{H2}">Size history</h2>{svg}{summary}', {"history": frame}
+            "history", f'<h2 style="{H2}">Size history</h2>{chart}{summary}', {"history": frame}
         )
 
     def insights(self, fields: list[str] | None = None, most: int = 12) -> Section:
@@ -237,7 +235,7 @@ class SegmentReport:
             group = frame[frame["field"] == name]
             charts.append(
                 '<div style="flex:1 1 440px;min-width:300px">'
-                + insights_svg(name, group.to_dict("records"), label=group["label"].iloc[0])
+                + insights_chart(name, group.to_dict("records"), label=group["label"].iloc[0])
                 + "</div>"
             )
         note = (
@@ -272,9 +270,9 @@ class SegmentReport:
         for key, value in (evaluation or {}).items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 shown = f"{value:,.3f}" if isinstance(value, float) else f"{value:,}"
-                rows.append((str(key), esc(shown)))
+                rows.append((metric_label(key), esc(shown)))
             elif isinstance(value, str):
-                rows.append((str(key), esc(value)))
+                rows.append((metric_label(key), esc(value)))
         body = f'<h2 style="{H2}">Model evaluation (held-out data)</h2>' + kv_table(rows)
         backtest = (evaluation or {}).get("backtest")
         if isinstance(backtest, dict):
@@ -342,6 +340,19 @@ class SegmentReport:
         """Let go of the warehouse (a DuckDB file open in a report kernel blocks its writers)."""
         with contextlib.suppress(Exception):
             self.ws.con.disconnect()
+
+
+_WORDS = {"auc": "AUC", "roc": "ROC", "pr": "PR", "f1": "F1", "pu": "PU", "id": "id"}
+
+
+def metric_label(key: str) -> str:
+    """A metric's key as words: ``validation_auc`` -> 'Validation AUC', ``lift_10`` -> 'Lift at 10%'."""
+    parts = str(key).split("_")
+    if parts[0] == "lift" and len(parts) == 2 and parts[1].isdigit():
+        return f"Lift at {parts[1]}%"
+    words = [_WORDS.get(p.lower(), p) for p in parts]
+    text = " ".join(words)
+    return text[:1].upper() + text[1:]
 
 
 def run_badge(status: str | None) -> str:

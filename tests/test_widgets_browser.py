@@ -1,0 +1,220 @@
+"""The apps in a real browser: JupyterLab and Voilà served on 127.0.0.1, Chromium via Playwright.
+
+JupyterLab: a notebook opens SegmentWizard on a demo warehouse; in the page
+the test picks a tag, sets a value, waits for the estimate to change and
+clicks Create; the segment must then be in the store. Voilà: SegmentBrowser,
+switched between cards and list. Screenshots go to tests/artifacts/ (and to
+``$SEGNB_SCREENSHOTS`` when set).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from store_tools import AS_OF
+
+import segnb
+from segnb.reports.render import ReportServer, free_port
+
+pytest_plugins = ("reports_helpers",)
+pytestmark = pytest.mark.browser
+sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("jupyterlab")
+pytest.importorskip("voila")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+def keep(shot: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / shot.name)
+    folder = os.environ.get("SEGNB_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(folder) / shot.name)
+
+
+def notebook(path: Path, code: str) -> Path:
+    nb = {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": code, "outputs": [],
+                   "execution_count": None}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }  # fmt: skip
+    path.write_text(json.dumps(nb))
+    return path
+
+
+def start(command: list[str], folder: Path, port: int, nb: Path) -> ReportServer:
+    settings = folder / ".lab-settings"  # no news pop-up over the page
+    notification = (
+        settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    )
+    notification.parent.mkdir(parents=True)
+    notification.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings)}
+    log = open(folder / "voila.log", "wb")  # noqa: SIM115 - the server writes it while it runs
+    try:
+        process = subprocess.Popen(
+            command, cwd=folder, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True, env=env,
+        )  # fmt: skip
+    finally:
+        log.close()
+    server = ReportServer(process, port, folder, nb)
+    try:
+        return server.wait_ready(120)
+    except BaseException:
+        server.stop()
+        raise
+
+
+def halt(server: ReportServer) -> None:
+    """Stop the server and its kernels, keeping its folder (the warehouse is read after)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.process.pid, signal.SIGTERM)
+    server.process.wait(30)
+
+
+def test_wizard_in_jupyterlab(report_warehouse, jupyter_env, browser, tmp_path):
+    folder = Path(tempfile.mkdtemp(prefix="segnb-lab-"))
+    db = folder / "warehouse.duckdb"
+    shutil.copy(report_warehouse, db)
+    code = (
+        "import segnb\nfrom segnb.widgets import SegmentWizard\n"
+        "ws = segnb.connect('warehouse.duckdb')\nws.open_store(owner='tester')\n"
+        f"app = SegmentWizard(ws)\napp.state.as_of = {AS_OF.isoformat()!r}\napp"
+    )
+    nb = notebook(folder / "wizard.ipynb", code)
+    port = free_port()
+    command = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+        "--ServerApp.port_retries=0", "--IdentityProvider.token=", "--ServerApp.password=",
+        "--allow-root", f"--ServerApp.root_dir={folder}", "--LabApp.news_url=",
+        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]  # fmt: skip
+    server = start(command, folder, port, nb)
+    page = browser.new_page(viewport={"width": 1400, "height": 1300})
+    try:
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/wizard.ipynb", timeout=120_000)
+        cell = page.locator(".jp-Cell .jp-InputArea-editor").first
+        cell.wait_for(timeout=120_000)
+        page.get_by_text("Python 3 (ipykernel) | Idle").wait_for(timeout=120_000)
+        cell.click()
+        page.keyboard.press("Shift+Enter")
+        page.wait_for_selector(".segnb-wizard", timeout=120_000)
+        page.locator(".segnb-add-condition").first.click()
+        picker = page.locator(".segnb-condition .segnb-picker input").first
+        picker.fill("Purchases, last 7 days (trade_cnt_7d)")  # 1. pick a tag
+        picker.press("Enter")
+        value = page.locator(".segnb-condition .segnb-value input").first
+        value.wait_for(timeout=30_000)
+        value.fill("2")  # 2. set a value
+        value.press("Enter")
+        estimate = page.locator(".segnb-estimate-value")  # 3. the estimate changes
+        estimate.wait_for(timeout=60_000)
+        first = estimate.get_attribute("data-estimate")
+        value.fill("3")
+        value.press("Enter")
+        page.wait_for_function(
+            "n => { const e = document.querySelector('.segnb-estimate-value');"
+            " return e && e.dataset.estimate !== n; }", arg=first, timeout=60_000,
+        )  # fmt: skip
+        assert "trade_cnt_7d >= 3" in page.locator(".segnb-rule textarea").input_value()
+        name = page.locator(".segnb-name input")
+        name.fill("lab_buyers")
+        name.press("Tab")
+        page.locator("button.segnb-create").click()  # 4. create
+        page.get_by_text("Created 'lab_buyers'").wait_for(timeout=60_000)
+        assert page.get_by_text("Error displaying widget").count() == 0
+        shot = tmp_path / "segment_wizard_lab.png"
+        page.screenshot(path=str(shot), full_page=True)
+        keep(shot)
+        final = page.locator(".segnb-estimate-value").get_attribute("data-estimate")
+    except BaseException:
+        failed = Path(os.environ.get("SEGNB_SCREENSHOTS") or tmp_path) / "failed_wizard_lab.png"
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(failed), full_page=True)
+        print(server.log[-3000:])
+        raise
+    finally:
+        page.close()
+        halt(server)
+    try:
+        ws = segnb.connect(str(db))  # the kernel is gone: the file is free
+        seg = ws.segment("lab_buyers")
+        assert seg.text == "trade_cnt_7d >= 3" and seg.size == int(final) > 0
+        ws.con.disconnect()
+    finally:
+        server.stop()  # and its folder
+
+
+def test_browser_in_voila(report_warehouse, jupyter_env, browser, tmp_path):
+    folder = Path(tempfile.mkdtemp(prefix="segnb-voila-browser-"))
+    shutil.copy(report_warehouse, folder / "warehouse.duckdb")
+    code = (
+        "import segnb\nfrom segnb.widgets import SegmentBrowser\n"
+        "ws = segnb.connect('warehouse.duckdb')\nws.open_store(owner='tester')\nSegmentBrowser(ws)"
+    )
+    nb = notebook(folder / "browse.ipynb", code)
+    port = free_port()
+    command = [
+        sys.executable, "-m", "voila", str(nb), "--no-browser", f"--port={port}",
+        "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--strip_sources=True",
+        "--show_tracebacks=True", f"--Voila.root_dir={folder}",
+    ]  # fmt: skip
+    server = start(command, folder, port, nb)
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    try:
+        page.goto(server.url, timeout=120_000)
+        page.wait_for_selector(".segnb-browser .segnb-card", timeout=120_000)
+        assert page.locator(".segnb-card").count() == 3
+        page.wait_for_selector(".segnb-sparkline .main-svg", timeout=60_000)  # plotly, offline
+        points = page.locator(".segnb-sparkline .scatterlayer .point")
+        assert points.count() == 7  # a week of versions, one point per day as in the report
+        shot = tmp_path / "segment_browser_cards.png"
+        page.screenshot(path=str(shot), full_page=True)
+        keep(shot)
+        page.locator(".segnb-view button", has_text="List").click()
+        page.wait_for_selector(".segnb-row", timeout=30_000)
+        assert page.locator(".segnb-card").count() == 0 and page.locator(".segnb-row").count() == 3
+        page.locator(".segnb-row button.segnb-open").first.click()
+        page.wait_for_selector(".segnb-details-name", timeout=60_000)
+        page.wait_for_selector(".segnb-size-history .main-svg", timeout=60_000)
+        shot = tmp_path / "segment_browser_list.png"
+        page.screenshot(path=str(shot), full_page=True)
+        keep(shot)
+        page.locator(".segnb-view button", has_text="Cards").click()
+        page.wait_for_selector(".segnb-card", timeout=30_000)
+        assert page.get_by_text("Traceback").count() == 0
+    finally:
+        page.close()
+        server.stop()
