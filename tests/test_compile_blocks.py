@@ -28,14 +28,8 @@ SET_EXPRESSION_NODES = {"SegmentRef", "SetOp"}
 
 
 def _node_kinds() -> set[type]:
-    """Every node class of the language (by subclass walk; the node registry can replace it)."""
-    found, stack = set(), [nodes.Node]
-    while stack:
-        for sub in stack.pop().__subclasses__():
-            if sub.__module__.startswith("segnb.lang") and sub not in found:
-                found.add(sub)
-                stack.append(sub)
-    return found
+    """Every node kind of the language: the registry the nodes fill themselves."""
+    return set(nodes.node_kinds())
 
 
 RULE_NODES = {k for k in _node_kinds() if k.__name__ not in SET_EXPRESSION_NODES}
