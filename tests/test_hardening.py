@@ -15,6 +15,7 @@ from segnb import Segment
 from segnb.catalog.model import Catalog
 from segnb.errors import (
     InvalidValueError,
+    RuleError,
     SegmentStateError,
     SegnbError,
     StoreError,
@@ -284,3 +285,92 @@ def test_excel_formula_cells_without_values_count_as_malformed(store_ws, tmp_pat
     seg = ws.upload("sheet", path)
     assert seg.size == len(ids)
     assert seg.report["malformed"] == 2 and seg.report["rows"] == len(ids) + 2
+
+
+def test_long_flat_rules_compile(store_ws):
+    ws = store_ws
+    day = "2025-03-31"
+    chain = " and ".join(f"age > {i}" for i in range(1000))
+    assert ws.estimate(chain, as_of=day) == ws.estimate("age > 999", as_of=day)
+    ages = " or ".join(f"age = {i}" for i in range(10_000))
+    assert ws.estimate(ages, as_of=day) == ws.estimate("age >= 0 and age < 10000", as_of=day)
+    groups = " or ".join(
+        "(" + " and ".join(f"age > {g + i}" for i in range(50)) + ")" for g in range(20)
+    )
+    assert ws.estimate(groups, as_of=day) == ws.estimate("age > 49", as_of=day)
+    seg = ws.create_segment("long", chain.replace("999", "998"), as_of=day)
+    assert seg.status == "active"
+    too_big = " or ".join(f"age = {i}" for i in range(60_000))
+    with pytest.raises(RuleError, match="too large"):
+        ws.estimate(too_big, as_of=day)
+    assert ws.segment_names() == ["long"]
+
+
+@pytest.fixture
+def never(backend, tmp_path):
+    """A tiny warehouse using 9999-12-31 as "never", in a date and in a timestamp column."""
+    import datetime as dt
+
+    import ibis
+
+    con = backend.con if backend.name == "postgres" else ibis.duckdb.connect(str(tmp_path / "n.db"))
+    suffix = uuid.uuid4().hex[:6]
+    names = {"ent": f"contracts_{suffix}", "tags": f"contract_days_{suffix}"}
+    far, day = dt.datetime(9999, 12, 31, 12), dt.date(2025, 3, 31)
+    con.create_table(names["ent"], pd.DataFrame({"cid": [1, 2, 3, 4]}))
+    tags = pd.DataFrame({
+        "cid": [1, 2, 3, 4],
+        "dt": [day] * 4,
+        "ends_at": pd.Series([far, dt.datetime(2026, 1, 1), None, far], dtype=object),
+        "ends_on": pd.Series([dt.date(9999, 12, 31), dt.date(2026, 1, 1), None, dt.date.max]),
+    })  # fmt: skip
+    con.create_table(names["tags"], tags, schema=ibis.schema(
+        {"cid": "int64", "dt": "date", "ends_at": "timestamp", "ends_on": "date"}
+    ))  # fmt: skip
+    spec = {"entities": {"contracts": {"table": names["ent"], "id": "cid",
+            "tags": {"table": names["tags"], "id": "cid", "date": "dt"}}}}  # fmt: skip
+    ws = Workspace(con, Catalog.load(spec, con))
+    yield ws
+    if backend.name == "postgres":
+        for table in names.values():
+            con.drop_table(table)
+    else:
+        con.disconnect()
+
+
+@pytest.mark.parametrize("column", ["ends_at", "ends_on"])
+def test_far_dates_compare_like_any_other(never, column):
+    ws = never
+    expected = {
+        f"{column} = 9999-12-31": 2,
+        f"{column} >= 9999-12-31": 2,
+        f"{column} > 9999-12-30": 2,
+        f"{column} <= 9999-12-31": 3,
+        f"{column} < 9999-12-31": 1,
+        f"{column} > 9999-12-31": 0,
+        f"not {column} > 9999-12-31": 3,  # unknown stays unknown
+        f"{column} != 9999-12-31": 1,
+        f"{column} between 2026-01-01 and 9999-12-31": 3,
+        f"{column} = 0001-01-01": 0,
+    }
+    for rule, count in expected.items():
+        assert ws.estimate(rule, as_of="2025-03-31") == count, rule
+        assert ws.estimate(rule, as_of="9999-12-31") == count, rule  # the snapshot of 2025-03-31
+    with pytest.raises(RuleError, match="outside the calendar"):
+        ws.estimate(f"{column} = T+1", as_of="9999-12-31")
+
+
+def test_hostile_literals_are_rule_errors(store_ws):
+    ws = store_ws
+    for rule, message in [
+        ("city = 'a\x00b'", "NUL"),
+        ("city = '\udcff'", "broken character"),
+        ("total_spend > 1e400", "too large"),
+    ]:
+        with pytest.raises(RuleError, match=message):
+            ws.estimate(rule, as_of="2025-03-31")
+    huge = "99999999999999999999999"
+    assert ws.estimate(f"age > {huge}", as_of="2025-03-31") == 0
+    assert ws.estimate(f"age < {huge}", as_of="2025-03-31") == ws.estimate(
+        "age >= 0", as_of="2025-03-31"
+    )

@@ -35,7 +35,14 @@ from typing import Any
 import ibis
 
 from segnb.catalog.model import Catalog, EventSource, TagSource
-from segnb.compile.time import ONE_DAY, day_range, merge_spans, midnight, on_or_before
+from segnb.compile.time import (
+    before,
+    day_range,
+    merge_spans,
+    midnight,
+    next_midnight,
+    on_or_before,
+)
 from segnb.errors import CatalogError, InvalidValueError
 
 __all__ = ["MEASURE_KINDS", "Measure", "event_aggregates", "latest_snapshot", "snapshot_on"]
@@ -99,7 +106,7 @@ def snapshot_on(
     dtype = column.type()
     if dtype.is_timestamp():
         return t.filter(
-            column >= midnight(day, dtype, zone), column < midnight(day + ONE_DAY, dtype, zone)
+            column >= midnight(day, dtype, zone), before(column, next_midnight(day, dtype, zone))
         )
     return t.filter(column == day)
 

@@ -35,13 +35,15 @@ import ibis.expr.datatypes as dt
 
 from segnb.catalog.model import Catalog, Entity, EventSource, closest
 from segnb.compile.blocks import Measure, event_aggregates, latest_snapshot, snapshot_on
+from segnb.compile.fold import fold
 from segnb.compile.joins import COMPARE, possible_values
 from segnb.compile.time import (
     DAY_COMPARE,
-    ONE_DAY,
     as_date,
+    before,
     day_range,
     midnight,
+    next_midnight,
     time_zone,
 )
 from segnb.errors import NotAvailableError, RuleError, RuleTypeError, UnknownNameError
@@ -357,16 +359,30 @@ class RuleCompiler(NodeVisitor):
     def _midnight(self, day: datetime.date, dtype: dt.DataType):
         return midnight(day, dtype, self.zone)
 
+    def _next_midnight(self, day: datetime.date, dtype: dt.DataType):
+        return next_midnight(day, dtype, self.zone)
+
     # -- dates and operands -----------------------------------------------------
 
     def visit_Today(self, node: Today) -> datetime.date:
-        return node.resolve(self.as_of)
+        try:
+            return node.resolve(self.as_of)
+        except OverflowError:
+            raise RuleError(
+                f"{node} as of {self.as_of} is outside the calendar (0001-01-01 to 9999-12-31)"
+            ) from None
 
     def visit_DateLiteral(self, node: DateLiteral) -> datetime.date:
         return node.value
 
     def visit_Window(self, node: Window) -> tuple[datetime.date, datetime.date]:
-        return node.resolve(self.as_of)
+        try:
+            return node.resolve(self.as_of)
+        except OverflowError:
+            raise RuleError(
+                f"the window {node} as of {self.as_of} leaves the calendar "
+                "(0001-01-01 to 9999-12-31)"
+            ) from None
 
     def visit_Tag(self, node: Tag) -> _Value:
         column = self._columns[self.joins_of(node)[0], node.name]
@@ -411,10 +427,10 @@ class RuleCompiler(NodeVisitor):
     # -- conditions ---------------------------------------------------------------
 
     def visit_And(self, node):
-        return functools.reduce(operator.and_, [self.visit(p) for p in node.parts])
+        return fold(operator.and_, [self.visit(p) for p in node.parts])
 
     def visit_Or(self, node):
-        return functools.reduce(operator.or_, [self.visit(p) for p in node.parts])
+        return fold(operator.or_, [self.visit(p) for p in node.parts])
 
     def visit_Not(self, node):
         return ~self.visit(node.part)
@@ -422,7 +438,7 @@ class RuleCompiler(NodeVisitor):
     def visit_Compare(self, node):
         left, value = self.visit(node.left), self._value(node.value)
         if isinstance(value, datetime.date) and left.dtype.is_timestamp():
-            lo, hi = self._midnight(value, left.dtype), self._midnight(value + ONE_DAY, left.dtype)
+            lo, hi = self._midnight(value, left.dtype), self._next_midnight(value, left.dtype)
             return DAY_COMPARE[node.op](left.expr, lo, hi)
         return COMPARE[node.op](left.expr, value)
 
@@ -435,7 +451,7 @@ class RuleCompiler(NodeVisitor):
                     DAY_COMPARE["="](
                         left.expr,
                         self._midnight(v, left.dtype),
-                        self._midnight(v + ONE_DAY, left.dtype),
+                        self._next_midnight(v, left.dtype),
                     )
                     for v in values
                 ],
@@ -448,8 +464,8 @@ class RuleCompiler(NodeVisitor):
         left = self.visit(node.left)
         low, high = self._value(node.low), self._value(node.high)
         if isinstance(low, datetime.date) and left.dtype.is_timestamp():
-            return (left.expr >= self._midnight(low, left.dtype)) & (
-                left.expr < self._midnight(high + ONE_DAY, left.dtype)
+            return (left.expr >= self._midnight(low, left.dtype)) & before(
+                left.expr, self._next_midnight(high, left.dtype)
             )
         return (left.expr >= low) & (left.expr <= high)
 
@@ -474,4 +490,8 @@ class RuleCompiler(NodeVisitor):
         return self.row[self.entity.id].isin(members.filter(column.notnull()).select(column)[0])
 
     def _value(self, value: Any) -> Any:
-        return self.visit(value) if isinstance(value, (Today, DateLiteral)) else value
+        if isinstance(value, (Today, DateLiteral)):
+            return self.visit(value)
+        if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value < 2**63:
+            return float(value)  # beyond BIGINT: compared as a double, like any number
+        return value

@@ -33,23 +33,38 @@ __all__ = [
     "DAY_COMPARE",
     "ONE_DAY",
     "as_date",
+    "before",
     "day_range",
+    "from_",
     "merge_spans",
     "midnight",
+    "next_midnight",
     "on_or_before",
     "time_zone",
 ]
 
 ONE_DAY = datetime.timedelta(days=1)
 
+
 #: comparison of a timestamp with a calendar day: ``lo``/``hi`` are that day's
 #: midnight and the next day's, so only plain range predicates reach SQL
+def before(x, hi):
+    """``x < hi``; with no ``hi`` (the last day of the calendar) true for every known ``x``."""
+    return x <= x if hi is None else x < hi  # x <= x: unknown stays unknown
+
+
+def from_(x, hi):
+    """``x >= hi``; with no ``hi`` (the last day of the calendar) false for every known ``x``."""
+    return x < x if hi is None else x >= hi
+
+
+#: a day compared with a timestamp column, as ``lo <= x < hi`` ranges (``hi`` None: 9999-12-31)
 DAY_COMPARE = {
-    "=": lambda x, lo, hi: (x >= lo) & (x < hi),
-    "!=": lambda x, lo, hi: (x < lo) | (x >= hi),
+    "=": lambda x, lo, hi: (x >= lo) & before(x, hi),
+    "!=": lambda x, lo, hi: (x < lo) | from_(x, hi),
     "<": lambda x, lo, hi: x < lo,
-    "<=": lambda x, lo, hi: x < hi,
-    ">": lambda x, lo, hi: x >= hi,
+    "<=": lambda x, lo, hi: before(x, hi),
+    ">": lambda x, lo, hi: from_(x, hi),
     ">=": lambda x, lo, hi: x >= lo,
 }
 
@@ -128,6 +143,11 @@ def midnight(day: datetime.date, dtype: dt.DataType, zone: Any):
     return ibis.literal(moment, type=dtype)
 
 
+def next_midnight(day: datetime.date, dtype: dt.DataType, zone: Any):
+    """The start of the day after ``day`` (see :func:`midnight`); None after 9999-12-31."""
+    return None if day == datetime.date.max else midnight(day + ONE_DAY, dtype, zone)
+
+
 def day_range(column, first: datetime.date, last: datetime.date, zone: Any):
     """``first <= day(column) <= last`` as a plain range on the column itself.
 
@@ -143,8 +163,8 @@ def day_range(column, first: datetime.date, last: datetime.date, zone: Any):
     dtype = column.type()
     if dtype.is_date():
         return (column >= first) & (column <= last)
-    return (column >= midnight(first, dtype, zone)) & (
-        column < midnight(last + ONE_DAY, dtype, zone)
+    return (column >= midnight(first, dtype, zone)) & before(
+        column, next_midnight(last, dtype, zone)
     )
 
 
@@ -162,7 +182,7 @@ def on_or_before(column, day: datetime.date, zone: Any):
     """
     dtype = column.type()
     if dtype.is_timestamp():
-        return column < midnight(day + ONE_DAY, dtype, zone)
+        return before(column, next_midnight(day, dtype, zone))
     return column <= day
 
 
@@ -178,7 +198,7 @@ def merge_spans(
     """
     merged: list[tuple[datetime.date, datetime.date]] = []
     for start, end in sorted(spans):
-        if merged and start <= merged[-1][1] + ONE_DAY:
+        if merged and (start <= merged[-1][1] or start - ONE_DAY == merged[-1][1]):
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))

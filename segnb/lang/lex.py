@@ -169,6 +169,15 @@ def _string(text: str, pos: int, end: int) -> Token:
             buf.append(_STRING_ESCAPES[esc])
             i += 2
             continue
+        if ch == "\x00" or "\ud800" <= ch <= "\udfff":
+            raise fail(
+                text,
+                f"a string cannot hold {'a NUL character' if ch == chr(0) else 'a broken character'}"
+                f" ({ch!r})",
+                i,
+                i + 1,
+                hint="remove it; values are plain text",
+            )
         buf.append(ch)
         i += 1
     raise fail(text, "unterminated string", pos, i, hint=f"close the string with {quote}")

@@ -40,7 +40,15 @@ from segnb.settings import Settings
 from segnb.store.store import Store
 from segnb.times import as_date
 
-__all__ = ["Context", "StoreResolver", "uses_segments"]
+__all__ = ["MAX_RULE_CHARS", "MAX_RULE_NODES", "Context", "StoreResolver", "uses_segments"]
+
+#: the largest rule segnb takes: 20 groups of 50 conditions, or a chain of 10,000, are well inside
+MAX_RULE_CHARS = 2_000_000
+MAX_RULE_NODES = 100_000
+_TOO_BIG = (
+    f"the rule is too large (more than {MAX_RULE_CHARS:,} characters or {MAX_RULE_NODES:,} "
+    "parts); split it into segments and combine them with in_segment() or & | -"
+)
 
 
 def uses_segments(tree: Node) -> bool:
@@ -117,7 +125,11 @@ class Context:
             return rule
         if not isinstance(rule, str):
             raise RuleError(f"a rule is text or a rule tree, not {type(rule).__name__}")
+        if len(rule) > MAX_RULE_CHARS:
+            raise RuleError(_TOO_BIG)
         tree = parse_rule(rule, self.catalog, ent)
+        if sum(1 for _ in walk(tree)) > MAX_RULE_NODES:
+            raise RuleError(_TOO_BIG)
         if uses_segments(tree):
             tree = parse_rule(
                 rule, self.catalog, ent, segments=self.segment_names(ent.name),
@@ -134,7 +146,12 @@ class Context:
     def compile(self, tree: Node, ent: Entity, day: dt.date, tz: str | None):
         """The Ibis table of a checked rule tree as of ``day``."""
         resolver = StoreResolver(self, ent) if uses_segments(tree) else None
-        return compile_rule(tree, self.catalog, ent, as_of=day, tz=tz or "UTC", resolver=resolver)
+        try:
+            return compile_rule(
+                tree, self.catalog, ent, as_of=day, tz=tz or "UTC", resolver=resolver
+            )
+        except RecursionError:
+            raise RuleError(_TOO_BIG) from None
 
     def sql(self, expr: Any, dialect: str | None = None) -> str:
         """Readable SQL of an Ibis expression for the connected backend or a named dialect."""
