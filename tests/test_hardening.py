@@ -374,3 +374,25 @@ def test_hostile_literals_are_rule_errors(store_ws):
     assert ws.estimate(f"age < {huge}", as_of="2025-03-31") == ws.estimate(
         "age >= 0", as_of="2025-03-31"
     )
+
+
+def test_one_corrupt_row_breaks_nothing_else(store_ws):
+    ws = store_ws
+    for name in ("a", "b", "c"):
+        ws.create_segment(name, MEMBERS, as_of="2025-03-31")
+    segments = ws.store.t("segments")
+    ws.store.db.execute(f"UPDATE {segments} SET definition = '{{oops' WHERE name = 'a'")
+    ws.store.db.execute(f"UPDATE {segments} SET shared_with = 'not json' WHERE name = 'b'")
+    listed = ws.segments()
+    assert [s.name for s in listed] == ["a", "b", "c"]
+    frame = listed.to_frame()
+    assert list(frame["name"]) == ["a", "b", "c"]
+    assert ws.segment("a").to_dict()["broken"]
+    with pytest.raises(SegmentStateError, match="broken definition"):
+        ws.segment("a").refresh(as_of="2025-03-31")
+    with pytest.raises(SegmentStateError, match="broken definition"):
+        _ = ws.segment("a").definition
+    ws.segment("c").delete()  # others still work, the graph reads past the broken row
+    assert ws.segment("b").refresh(as_of="2025-03-31").version == 2
+    ws.segment("a").delete()  # a broken segment can still be deleted
+    assert ws.segment_names() == ["b"]

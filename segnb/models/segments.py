@@ -29,7 +29,7 @@ from segnb.models.api import lookalike, predict, rescore
 from segnb.models.forecast import parse_horizon
 from segnb.models.saved import SegmentModel
 from segnb.segments.methods import Built, load_model
-from segnb.segments.status import usable_row
+from segnb.segments.status import definition_of, usable_row
 from segnb.times import as_date
 
 __all__ = ["LookalikeMethod", "PredictionMethod"]
@@ -91,7 +91,7 @@ def _inputs(ws: Any, row: dict[str, Any], ent: Any, own: dict[str, Any] | None =
     ``own``, when given, receives each input's own rule tree (rules segments
     only): what dates a forecast's label window and what a backtest shifts.
     """
-    names = json.loads(row["definition"])["inputs"]
+    names = definition_of(row)["inputs"]
     tables, rules, seen = {}, [], set()
     for what, name in names.items():
         if name is None:
@@ -109,7 +109,7 @@ def _inputs(ws: Any, row: dict[str, Any], ent: Any, own: dict[str, Any] | None =
 
 def _own_rule(row: dict[str, Any]) -> Any:
 
-    rule = json.loads(row["definition"] or "{}").get("rule")
+    rule = definition_of(row, strict=False).get("rule")
     return from_json(rule) if row["method"] == "rules" and rule else None
 
 
@@ -118,7 +118,7 @@ def _rules_of(ws: Any, row: dict[str, Any], seen: set[str]) -> list[Any]:
     if row["name"] in seen:
         return []
     seen.add(row["name"])
-    definition = json.loads(row["definition"] or "{}")
+    definition = definition_of(row, strict=False)
     tree = definition.get("rule") or definition.get("sets")
     if not tree:
         return []
@@ -192,7 +192,7 @@ class LookalikeMethod:
 
     def build(self, ws: Any, row: dict[str, Any], as_of: dt.date, *, retrain: bool) -> Built:
         ent = ws.entity(row["entity"])
-        definition = json.loads(row["definition"])
+        definition = definition_of(row)
         tables, rules = _inputs(ws, row, ent)
         if retrain:
             res = lookalike(
@@ -250,7 +250,7 @@ class PredictionMethod:
 
     def build(self, ws: Any, row: dict[str, Any], as_of: dt.date, *, retrain: bool) -> Built:
         ent = ws.entity(row["entity"])
-        definition = json.loads(row["definition"])
+        definition = definition_of(row)
         own: dict[str, Any] = {}
         tables, rules = _inputs(ws, row, ent, own)
         if retrain:

@@ -12,7 +12,6 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import sqlglot
@@ -26,6 +25,7 @@ from segnb.lang.parse import is_set_expression
 from segnb.segments.context import Context
 from segnb.segments.methods import Built
 from segnb.segments.sets import refs, set_query, set_tree
+from segnb.segments.status import definition_of
 from segnb.segments.upload import unmatched_extra
 
 __all__ = ["RulesMethod", "SetsMethod", "TableMethod", "is_sets", "read_only_query", "source_ids"]
@@ -76,7 +76,7 @@ class RulesMethod:
         check: bool = True,
     ) -> Built:  # fmt: skip
         ent = ctx.entity(row["entity"])
-        tree = from_json(json.loads(row["definition"])["rule"])
+        tree = from_json(definition_of(row)["rule"])
         if check:
             tree = ctx.parse(tree, ent)
         return Built(ctx.compile(tree, ent, as_of, row["timezone"]))
@@ -120,7 +120,7 @@ class SetsMethod:
         check: bool = True,
     ) -> Built:  # fmt: skip
         ent = ctx.entity(row["entity"])
-        tree = from_json(json.loads(row["definition"])["sets"])
+        tree = from_json(definition_of(row)["sets"])
         return Built(set_query(tree, lambda name: ctx.member_table(name, ent, "in segment sets")))
 
     def uses(self, definition: dict[str, Any]) -> list[tuple[str, str]]:
@@ -243,7 +243,7 @@ class TableMethod:
         check: bool = True,
     ) -> Built:  # fmt: skip
         ent = ctx.entity(row["entity"])
-        source = source_ids(ctx, ent, json.loads(row["definition"]))
+        source = source_ids(ctx, ent, definition_of(row))
         entities = ctx.catalog.table(ent.table)
         members = source.semi_join(entities, source[ent.id] == entities[ent.id])
         return Built(

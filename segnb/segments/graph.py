@@ -15,11 +15,11 @@ Examples
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from segnb.segments.registry import uses
+from segnb.segments.status import definition_of
 
 __all__ = ["Graph", "Use"]
 
@@ -38,7 +38,7 @@ class Use:
 
 def _uses_of(row: dict[str, Any]) -> list[Use]:
     try:
-        definition = json.loads(row["definition"] or "{}")
+        definition = definition_of(row)
         pairs = uses(row["method"], definition)
     except Exception:  # a broken definition reads nothing; it does not block the others
         return []

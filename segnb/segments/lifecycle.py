@@ -8,14 +8,13 @@ Examples
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from segnb.errors import InvalidValueError, SegmentNotFoundError, SegmentStateError
 from segnb.segments.context import Context
 from segnb.segments.graph import Graph
 from segnb.segments.registry import get_method, is_plugin, write_built
-from segnb.segments.status import effective_status, segment_today, unfinished_plans
+from segnb.segments.status import definition_of, effective_status, segment_today, unfinished_plans
 from segnb.times import as_date, utcnow
 
 __all__ = ["delete_segment", "deleted_log", "list_rows", "refresh_segment"]
@@ -90,7 +89,7 @@ def delete_segment(ctx: Context, row: dict[str, Any]) -> None:
         for version in versions:
             if not version["dropped"]:
                 store.drop_version_tables(version)
-        definition = json.loads(row["definition"] or "{}")
+        definition = definition_of(row, strict=False)
         if definition.get("list_table"):
             store.drop_table(definition["list_table"])
         store.db.execute(f"DELETE FROM {store.t('versions')} WHERE segment_id = ?", (row["id"],))

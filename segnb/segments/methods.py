@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from segnb.errors import NotAvailableError, SegmentStateError
+from segnb.segments.status import extra_of
 from segnb.times import utcnow
 
 __all__ = [
@@ -119,7 +120,7 @@ def _model_version(ctx: Any, row: dict[str, Any]) -> int:
     if row.get("current_version") is None:
         raise SegmentStateError(f"segment {row['name']!r} has no version yet")
     version = ctx.store.version_row(row["id"], row["current_version"])
-    extra = json.loads((version or {}).get("extra") or "{}")
+    extra = extra_of(version)
     if "model_version" not in extra:
         raise NotAvailableError(
             f"segment {row['name']!r} ({row['method']}) has no model; only lookalike and AI "

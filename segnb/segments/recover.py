@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import socket
 from typing import Any
 
+from segnb.segments.status import definition_of
 from segnb.times import utcnow
 
 __all__ = ["STALE_AFTER", "reclaim", "sweep"]
@@ -83,5 +83,5 @@ def reclaim(ctx: Any, row: dict[str, Any], discard=None) -> bool:
         store.db.execute(f"DELETE FROM {store.t('segments')} WHERE id = ?", (row["id"],))
     if discard is not None:
         with contextlib.suppress(Exception):  # a broken definition: nothing of it to undo
-            discard(json.loads(row["definition"] or "{}"))
+            discard(definition_of(row, strict=False))
     return True

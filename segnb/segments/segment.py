@@ -16,7 +16,6 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,9 @@ from segnb.segments.registry import members_of
 from segnb.segments.status import (
     METHOD_LABELS,
     check_expiry,
+    definition_of,
     effective_status,
+    extra_of,
     is_due,
     segment_today,
 )
@@ -165,7 +166,7 @@ class Segment:
 
     @property
     def definition(self) -> dict[str, Any]:
-        return json.loads(self._row()["definition"] or "{}")
+        return definition_of(self._row())
 
     @property
     def text(self) -> str | None:
@@ -238,7 +239,7 @@ class Segment:
     def unmatched(self):
         """Uploaded or source ids that are not entities (an Ibis table with column ``id``)."""
         row, version = self._current(check_fresh=False)
-        extra = json.loads(version.get("extra") or "{}")
+        extra = extra_of(version)
         if not extra.get("unmatched_table"):
             raise NotAvailableError(
                 f"segment {self.name!r} ({METHOD_LABELS.get(row['method'], row['method'])}) "
@@ -253,7 +254,7 @@ class Segment:
         if row["current_version"] is None:
             return {}
         version = self.ctx.store.version_row(row["id"], row["current_version"])
-        return dict(json.loads(version.get("extra") or "{}").get("report", {}))
+        return dict(extra_of(version, strict=False).get("report", {}))
 
     def bitmap(self):
         """The current version's members as a roaring bitmap of dense ids."""
@@ -418,9 +419,9 @@ class Segment:
         version = None
         if row["current_version"] is not None:
             version = self.ctx.store.version_row(row["id"], row["current_version"])
-        extra = json.loads((version or {}).get("extra") or "{}")
+        extra = dict(extra_of(version, strict=False))
         extra.pop("tables", None)
-        definition = json.loads(row["definition"] or "{}")
+        definition = definition_of(row, strict=False)
         return {
             "name": row["name"],
             "group": row["group_name"],
@@ -446,6 +447,7 @@ class Segment:
             "refreshed_at": None if version is None else version["finished_at"],
             "due": is_due(self.ctx, row, version),
             "details": extra,
+            "broken": getattr(row, "broken", None),
             "created_at": row["created_at"],
             "updated_at": row["updated_at"],
         }

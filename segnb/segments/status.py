@@ -9,6 +9,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from segnb.errors import SegmentStateError
@@ -17,7 +18,9 @@ from segnb.times import today
 __all__ = [
     "METHOD_LABELS",
     "check_expiry",
+    "definition_of",
     "effective_status",
+    "extra_of",
     "is_due",
     "plan_status",
     "segment_today",
@@ -104,3 +107,33 @@ def check_expiry(ctx: Any, row: dict[str, Any], expires: dt.date | None) -> None
                 f"segment {row['name']!r} cannot expire on {expires}: operation plan "
                 f"{plan['name']!r} uses it until {plan['ends']}; pick {plan['ends']} or later"
             )
+
+
+def _decoded(row: Any, key: str, what: str, strict: bool) -> dict[str, Any]:
+    value = getattr(row, key, None) if not isinstance(row, dict) else None
+    if isinstance(value, dict):
+        return value
+    text = row.get(key) if hasattr(row, "get") else None
+    try:
+        found = json.loads(text or "{}")
+        if not isinstance(found, dict):
+            raise ValueError("not a JSON object")
+        return found
+    except ValueError as exc:
+        if not strict:
+            return {}
+        name = row.get("name") or row.get("segment_id")
+        raise SegmentStateError(
+            f"segment {name!r} has a broken {what} in the store ({exc}); delete it "
+            "(ws.segment(name).delete()) or restore the row"
+        ) from None
+
+
+def definition_of(row: Any, *, strict: bool = True) -> dict[str, Any]:
+    """A segment's definition, decoded once by the store; a clear error (or ``{}``) when broken."""
+    return _decoded(row, "definition", "definition", strict)
+
+
+def extra_of(version: Any, *, strict: bool = True) -> dict[str, Any]:
+    """The facts kept with a version (reports, side tables); a clear error (or ``{}``) when broken."""
+    return {} if version is None else _decoded(version, "extra", "version record", strict)

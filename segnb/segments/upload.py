@@ -20,7 +20,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
-import json
 import os
 import uuid
 from pathlib import Path
@@ -33,6 +32,7 @@ from segnb.errors import InvalidValueError, UploadError
 from segnb.hints import did_you_mean
 from segnb.segments.context import Context
 from segnb.segments.methods import Built
+from segnb.segments.status import definition_of
 
 __all__ = [
     "UploadMethod",
@@ -326,7 +326,7 @@ def list_extra(
     ctx: Context, row: dict[str, Any], version: int, member_table: str
 ) -> dict[str, Any]:
     """Counts of one upload version and its unmatched ids (kept in a side table)."""
-    definition = json.loads(row["definition"])
+    definition = definition_of(row)
     ent = ctx.entity(row["entity"])
     column = definition["column"]
     listed = ctx.store.ibis_table(definition["list_table"])
@@ -409,7 +409,7 @@ class UploadMethod:
         self, ctx: Context, row: dict[str, Any], as_of: Any, *, retrain: bool = False,
         check: bool = True,
     ) -> Built:  # fmt: skip
-        definition = json.loads(row["definition"])
+        definition = definition_of(row)
         members = list_members(ctx, ctx.entity(row["entity"]), definition)
         return Built(members, extra=lambda stored, version, table: list_extra(
             ctx, stored, version, table
