@@ -16,6 +16,7 @@ from segnb.catalog.model import Catalog
 from segnb.errors import (
     InvalidValueError,
     RuleError,
+    SegmentBusyError,
     SegmentStateError,
     SegnbError,
     StoreError,
@@ -396,3 +397,42 @@ def test_one_corrupt_row_breaks_nothing_else(store_ws):
     assert ws.segment("b").refresh(as_of="2025-03-31").version == 2
     ws.segment("a").delete()  # a broken segment can still be deleted
     assert ws.segment_names() == ["b"]
+
+
+def test_two_refreshes_in_one_process_the_loser_is_busy(store_ws):
+    """Two Workspaces of one process (threads) refresh one segment: one version stands."""
+    import threading
+
+    ws = store_ws
+    seg = ws.create_segment("buyers", "count(purchase, T-6..T) >= 1", as_of="2025-03-31")
+    from store_tools import pg_url
+
+    other = segnb.connect(str(ws.path) if ws.backend == "duckdb" else pg_url(ws.con))
+    other.open_store(ws.schema, owner="tester")
+    outcomes: list[object] = []
+    start = threading.Barrier(2)
+
+    def refresh(workspace, day):
+        start.wait()
+        try:
+            workspace.segment("buyers").refresh(as_of=day)
+            outcomes.append("ok")
+        except SegnbError as exc:
+            outcomes.append(exc)
+
+    jobs = ((ws, "2025-03-30"), (other, "2025-03-29"))
+    for _ in range(3):  # a few rounds: the race is not always lost
+        outcomes.clear()
+        start.reset()
+        threads = [threading.Thread(target=refresh, args=job) for job in jobs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(120)
+        assert "ok" in outcomes, outcomes
+        for outcome in outcomes:
+            assert outcome == "ok" or isinstance(outcome, SegmentBusyError), outcome
+        assert seg.status == "active" and seg.size > 0
+    versions = ws.segment("buyers").history()["version"]
+    assert list(versions) == list(range(1, len(versions) + 1))
+    other.con.disconnect()

@@ -23,6 +23,7 @@ import datetime as dt
 import json
 import os
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -35,6 +36,10 @@ from segnb.store.bitmaps import (
 )
 from segnb.store.database import first_line, utcnow
 from segnb.store.records import VersionRecord
+
+#: (DuckDB file, schema) -> the lock its version writes take in this process
+_WRITERS: dict[Any, threading.Lock] = {}
+_GUARD = threading.Lock()
 
 __all__ = ["NOTEBOOK_RUN_ENV", "Versions", "checkpoint"]
 
@@ -56,6 +61,31 @@ class Versions:
     db: Any
     keep_versions: int
     lock_wait: float
+
+    @contextlib.contextmanager
+    def _one_writer(self, name: str):
+        """DuckDB: one version write at a time per store file in this process.
+
+        Workspaces of one process (threads) share DuckDB's database, whose
+        optimistic transactions would otherwise both fail on a write-write
+        conflict. Here the second waits (up to ``lock_wait``) and then writes
+        its own version; past the wait it is told the segment is busy.
+        """
+        key = getattr(self, "_cache_key", None)
+        if self.db.dialect != "duckdb" or key is None:
+            yield
+            return
+        with _GUARD:
+            lock = _WRITERS.setdefault(key, threading.Lock())
+        if not lock.acquire(timeout=self.lock_wait):
+            raise SegmentBusyError(
+                f"segment {name!r}: another workspace of this process has been writing to the "
+                f"store for over {self.lock_wait:g}s; try again when it has finished"
+            )
+        try:
+            yield
+        finally:
+            lock.release()
 
     def lock_segment(self, segment_id: int, name: str) -> None:
         """Hold the segment's row until the transaction ends (PostgreSQL; DuckDB has one writer)."""
@@ -116,7 +146,7 @@ class Versions:
         started = utcnow()
         try:
             ids_table = ensure_dense_ids(self, entity)
-            with self.db.transaction():
+            with self._one_writer(name), self.db.transaction():
                 self.lock_segment(seg_id, name)
                 if self.segment_row_by_id(seg_id) is None:
                     raise StoreError(f"segment {name!r} was deleted by another session")
