@@ -436,3 +436,26 @@ def test_two_refreshes_in_one_process_the_loser_is_busy(store_ws):
     versions = ws.segment("buyers").history()["version"]
     assert list(versions) == list(range(1, len(versions) + 1))
     other.con.disconnect()
+
+
+def test_a_role_without_privileges_gets_a_clear_error(store_ws):
+    ws = store_ws
+    if ws.backend != "postgres":
+        pytest.skip("database roles are PostgreSQL's; a DuckDB file has no access control")
+    from store_tools import pg_url
+
+    ws.create_segment("vip", MEMBERS, as_of="2025-03-31")
+    role = f"nobody_{uuid.uuid4().hex[:6]}"
+    ws.con.raw_sql(f'CREATE ROLE "{role}" LOGIN').close()
+    # the warehouse is readable, the segment store is not
+    ws.con.raw_sql(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"').close()
+    try:
+        url = pg_url(ws.con).replace("postgres://postgres@", f"postgres://{role}@", 1)
+        outsider = segnb.connect(url)
+        with pytest.raises(StoreError, match=r"may not use the segment store.*GRANT USAGE"):
+            outsider.open_store(ws.schema, owner="mallory")
+            outsider.segments()
+        outsider.con.disconnect()
+        assert ws.segment("vip").status == "active"  # nothing changed for the owner
+    finally:
+        ws.con.raw_sql(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"').close()

@@ -157,5 +157,12 @@ def _driver_error(exc: BaseException, sql: str) -> SegnbError:
         return SegmentBusyError(
             f"another session changed the same segment at the same time ({text}); try again"
         )
+    if "permission denied" in low or "must be owner" in low:
+        return StoreError(
+            f"this database role may not use the segment store ({text}). Access is the "
+            "database's to grant: ask the store's owner to GRANT USAGE ON SCHEMA <schema>, "
+            "SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA <schema> and USAGE ON ALL "
+            "SEQUENCES IN SCHEMA <schema> TO your role (or connect as a role that has them)"
+        )
     head = " ".join(sql.split())[:120]
     return WarehouseError(f"the warehouse refused a segment-store statement: {text} [{head}]")
