@@ -459,3 +459,14 @@ def test_a_role_without_privileges_gets_a_clear_error(store_ws):
         assert ws.segment("vip").status == "active"  # nothing changed for the owner
     finally:
         ws.con.raw_sql(f'DROP OWNED BY "{role}"; DROP ROLE "{role}"').close()
+
+
+def test_the_deleted_log_shows_what_the_owner_could_see(ws_factory):
+    alice, carol = ws_factory(owner="alice"), ws_factory(owner="carol")
+    alice.create_segment("gone_secret", MEMBERS, as_of="2025-03-31", scope="private")
+    alice.create_segment("gone_public", MEMBERS, as_of="2025-03-31")
+    alice.create_segment("gone_shared", MEMBERS, as_of="2025-03-31", shared_with=["carol"])
+    for name in ("gone_secret", "gone_public", "gone_shared"):
+        alice.segment(name).delete()
+    assert sorted(alice.deleted()["name"]) == ["gone_public", "gone_secret", "gone_shared"]
+    assert sorted(carol.deleted()["name"]) == ["gone_public", "gone_shared"]

@@ -194,13 +194,13 @@ def test_a_layout_3_store_gets_sequences_after_its_ids(backend, monkeypatch):
                                  "channel": "sms", "status": "open"})  # fmt: skip
             old.insert("notebook_runs", {"id": 5, "notebook": "n.ipynb"})
         new = Store(con, backend.catalog, schema)
-        assert new.schema_version == SCHEMA_VERSION == 4
+        assert new.schema_version == SCHEMA_VERSION
         assert [(r.id, r.name) for r in new.segment_rows()] == [(4, "kept"), (7, "later")]
         assert new.next_id("segments") == 13  # after the deleted segment's id too
         assert new.next_id("runs") == 31 and new.next_id("plans") == 3
         assert new.next_id("notebook_runs") == 6 and new.next_id("notices") == 1
         again = Store(con, backend.catalog, schema)  # opening again changes nothing
-        assert again.schema_version == 4 and again.next_id("segments") == 14
+        assert again.schema_version == SCHEMA_VERSION and again.next_id("segments") == 14
     finally:
         cursor = con.raw_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         with contextlib.suppress(AttributeError):

@@ -8,6 +8,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from segnb.errors import InvalidValueError, SegmentNotFoundError, SegmentStateError
@@ -83,7 +84,8 @@ def delete_segment(ctx: Context, row: dict[str, Any]) -> None:
                 "owner": row["owner"], "last_size": None if last is None else last["size"],
                 "last_version": None if last is None else last["version"],
                 "created_at": row["created_at"], "deleted_at": utcnow(),
-                "deleted_by": ctx.owner,
+                "deleted_by": ctx.owner, "scope": row["scope"],
+                "shared_with": json.dumps(list(row["shared_with"] or [])),
             },
         )  # fmt: skip
         for version in versions:
@@ -133,7 +135,18 @@ def deleted_log(ctx: Context):
     """The deleted-records log as a pandas DataFrame, newest first."""
     import pandas as pd
 
-    rows = ctx.store.select("deleted", order="deleted_at DESC")
+    rows = [r for r in ctx.store.select("deleted", order="deleted_at DESC") if _was_visible(ctx, r)]
     cols = ["name", "group_name", "entity", "method", "owner", "last_size", "last_version",
             "created_at", "deleted_at", "deleted_by"]  # fmt: skip
     return pd.DataFrame([{c: r[c] for c in cols} for r in rows], columns=cols)
+
+
+def _was_visible(ctx: Context, row: dict[str, Any]) -> bool:
+    """Whether the owner here could see the segment when it was deleted (expose scope)."""
+    if ctx.owner in (row["owner"], row["deleted_by"]):
+        return True
+    try:
+        shared = json.loads(row.get("shared_with") or "[]")
+    except ValueError:
+        shared = []
+    return row.get("scope") == "public" or (row.get("scope") == "shared" and ctx.owner in shared)

@@ -40,7 +40,7 @@ __all__ = [
     "sequence_name",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DEFAULT_SCHEMA = "segnb"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -140,6 +140,12 @@ MIGRATIONS: dict[int, list[Step]] = {
     # ids from sequences: two sessions creating segments (runs, plans, …) at once
     # get distinct ids without retrying on a max(id) + 1 that both of them read
     4: [_id_sequences],
+    # the deleted-records log keeps each segment's expose scope, so it shows others only
+    # what they could see (rows deleted before this layout show to their owner alone)
+    5: [
+        "ALTER TABLE {t:deleted} ADD COLUMN IF NOT EXISTS scope TEXT",
+        "ALTER TABLE {t:deleted} ADD COLUMN IF NOT EXISTS shared_with TEXT",
+    ],
 }
 
 
