@@ -119,7 +119,7 @@ daterefs = st.one_of(todays, literals)
 numbers = st.one_of(
     st.integers(-(10**15), 10**15), st.floats(allow_nan=False, allow_infinity=False)
 )
-strings = st.text(max_size=15)
+strings = st.text(st.characters(exclude_characters="\x00"), max_size=15)  # NUL: refused
 VALUES = {"enum": strings, "boolean": st.booleans(), "datetime": daterefs, "number": numbers}
 
 

@@ -210,6 +210,10 @@ Value = Union[str, int, float, bool, Today, DateLiteral]
 
 
 def _check_value(value: Any) -> None:
+    if isinstance(value, str) and (
+        "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value)
+    ):
+        raise RuleError(f"a string value cannot hold a NUL or broken character: {value!r}")
     if isinstance(value, (DateRef, str, bool, int)):
         return
     if isinstance(value, float) and math.isfinite(value):
