@@ -10,13 +10,14 @@ from __future__ import annotations
 from functools import partial
 
 from segnb.magics.command import Arg, Opt, Verb, to_date, to_int, to_list
+from segnb.segments import options
+from segnb.segments.options import SCOPES
 
 __all__ = ["CELL_VERB", "CREATE_OPTIONS", "SEGMENT_VERBS", "SEGNB_VERBS", "STATUSES"]
 
 STATUSES = ("generating", "active", "failed", "expired")
 METHODS = ("rules", "sets", "upload", "table", "lookalike", "prediction")
-SCENARIOS = ("insight", "delivery", "reward", "leads")
-SCOPES = ("public", "private", "shared")
+SCENARIOS = tuple(options.SCENARIOS)
 TENDENCIES = ("high_recall", "high_precision")
 MODELS = ("auto", "logistic", "random_forest", "gradient_boosting")
 

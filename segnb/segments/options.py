@@ -17,6 +17,7 @@ from segnb.errors import InvalidValueError
 from segnb.times import as_date, today
 
 __all__ = [
+    "EMAIL",
     "REFRESH",
     "SCENARIOS",
     "SCOPES",
@@ -34,8 +35,8 @@ SCENARIOS = {
     "reward": "reward distribution",
     "leads": "leads distribution",
 }
-SCOPES = ("private", "public", "shared")
-_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+SCOPES = ("public", "private", "shared")
+EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 
 
 def parse_expires(value: Any, day: dt.date) -> dt.date | None:
@@ -120,7 +121,7 @@ def options(
         raise InvalidValueError(
             "time_sensitive=True needs refresh='daily' (only daily segments go stale)"
         )
-    if email is not None and not _EMAIL.match(str(email)):
+    if email is not None and not EMAIL.match(str(email)):
         raise InvalidValueError(f"email={email!r} is not an e-mail address like 'team@example.com'")
     shared = [str(u) for u in (shared_with or [])]
     if shared and scope == "public":

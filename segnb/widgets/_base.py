@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -20,19 +19,12 @@ import ipywidgets as w
 import traitlets as t
 
 from segnb.errors import SegnbError
+from segnb.segments import options
+from segnb.segments.options import EMAIL, REFRESH, SCOPES
 
 __all__ = ["App", "AppState", "Debounced", "group_names", "message_html"]
 
-EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
-REFRESH = ("once", "daily")
-SCENARIOS = {
-    "": "(none)",
-    "insight": "insight analysis",
-    "delivery": "messages/ad delivery",
-    "reward": "reward distribution",
-    "leads": "leads distribution",
-}
-SCOPES = ("public", "private", "shared")
+SCENARIOS = {"": "(none)", **options.SCENARIOS}
 # colours that read on light and dark JupyterLab themes (theme variables, with fallbacks)
 ERROR = "var(--jp-error-color1, #c62828)"
 WARN = "var(--jp-warn-color1, #b26a00)"
