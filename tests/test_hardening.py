@@ -470,3 +470,14 @@ def test_the_deleted_log_shows_what_the_owner_could_see(ws_factory):
         alice.segment(name).delete()
     assert sorted(alice.deleted()["name"]) == ["gone_public", "gone_secret", "gone_shared"]
     assert sorted(carol.deleted()["name"]) == ["gone_public", "gone_shared"]
+
+
+def test_a_lost_member_table_is_a_store_error(store_ws):
+    ws = store_ws
+    seg = ws.create_segment("lost", MEMBERS, as_of="2025-03-31")
+    ws.store.drop_table(ws.store.version_row(seg.id, seg.version)["member_table"])
+    with pytest.raises(StoreError, match="has lost table"):
+        seg.members()
+    with pytest.raises(StoreError, match="has lost table"):
+        ws.estimate("in_segment(lost)", as_of="2025-03-31")
+    assert seg.refresh(as_of="2025-03-31").size > 0

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from segnb.errors import StoreError
+from segnb.errors import StoreError, first_line
 from segnb.store import schema as layout
 from segnb.store.database import Database, quote, utcnow
 from segnb.store.records import SEGMENT_COLUMNS, VERSION_COLUMNS, SegmentRecord, VersionRecord
@@ -113,8 +113,14 @@ class Store(Versions):
         self.db.execute(f"DROP TABLE IF EXISTS {self.t(table)}{cascade}")
 
     def ibis_table(self, table: str):
-        """An Ibis table for a table of the store's schema."""
-        return self.con.table(table, database=self.schema)
+        """An Ibis table for a table of the store's schema (a missing one is a StoreError)."""
+        try:
+            return self.con.table(table, database=self.schema)
+        except Exception as exc:  # the drivers' and Ibis's own "table not found"
+            raise StoreError(
+                f"the segment store has lost table {table!r} of schema {self.schema!r} "
+                f"({first_line(exc)}); refresh the segment to write it again"
+            ) from exc
 
     # -- generic rows ------------------------------------------------------------
 
