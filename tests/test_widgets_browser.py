@@ -140,14 +140,16 @@ def test_wizard_in_jupyterlab(report_warehouse, jupyter_env, browser, tmp_path):
         value.fill("2")  # 2. set a value
         value.press("Enter")
         estimate = page.locator(".segnb-estimate-value")  # 3. the estimate changes
-        estimate.wait_for(timeout=60_000)
+        for_rule = (
+            "r => { const e = document.querySelector('.segnb-estimate-value');"
+            " return e && e.dataset.rule === r; }"
+        )
+        page.wait_for_function(for_rule, arg="trade_cnt_7d >= 2", timeout=60_000)
         first = estimate.get_attribute("data-estimate")
         value.fill("3")
         value.press("Enter")
-        page.wait_for_function(
-            "n => { const e = document.querySelector('.segnb-estimate-value');"
-            " return e && e.dataset.estimate !== n; }", arg=first, timeout=60_000,
-        )  # fmt: skip
+        page.wait_for_function(for_rule, arg="trade_cnt_7d >= 3", timeout=60_000)
+        assert estimate.get_attribute("data-estimate") != first
         assert "trade_cnt_7d >= 3" in page.locator(".segnb-rule textarea").input_value()
         name = page.locator(".segnb-name input")
         name.fill("lab_buyers")

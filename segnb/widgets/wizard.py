@@ -362,7 +362,8 @@ class SegmentWizard(App):
             else ""
         )
         self._estimate_html.value = (
-            f'<div class="segnb-estimate-value" data-estimate="{size}" style="font-size:1.2em;'
+            f'<div class="segnb-estimate-value" data-estimate="{size}"'
+            f' data-rule="{html.escape(self.state.rule.strip())}" style="font-size:1.2em;'
             f'color:{GOOD}">Estimate: <b>{size:,}</b>{html.escape(part)}</div>'
         )
 
