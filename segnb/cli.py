@@ -296,9 +296,8 @@ def run_report(args: argparse.Namespace) -> str:
 
 def run_runs(args: argparse.Namespace) -> str:
 
-    with session.workspace(
-        session.Target.resolve(args.url, args.catalog, schema=args.schema)
-    ) as ws:
+    target = session.Target.resolve(args.url, args.catalog, schema=args.schema)
+    with session.workspace(target, read_only=True) as ws:  # it only lists
         frame = runs.notebook_runs(ws, args.notebook, limit=args.limit)
     return "no notebook runs recorded" if frame.empty else frame.to_string(index=False)
 

@@ -28,7 +28,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from traitlets import Bool, CaselessStrEnum, Int, TraitError, Unicode, default, validate
+from traitlets import Bool, CaselessStrEnum, Float, Int, TraitError, Unicode, default, validate
 from traitlets.config import Configurable
 
 from segnb.catalog.model import CONFIG_FILE, read_toml
@@ -83,6 +83,10 @@ class SegNB(Configurable):
     store_schema = Unicode(
         help="Schema of the warehouse holding the segment store (default 'segnb')."
     ).tag(config=True)
+    lock_timeout = Float(
+        help="Seconds a write waits while another process holds the segment store (DuckDB) "
+        "or the same segment (PostgreSQL), before failing with a message naming it."
+    ).tag(config=True)
     feedback = Bool(
         help="Print short notes (connections, truncated tables) besides the results."
     ).tag(config=True)
@@ -115,6 +119,7 @@ class SegNB(Configurable):
         "default_group": "Default Group",
         "timezone": "",
         "store_schema": "segnb",
+        "lock_timeout": 30.0,
         "feedback": True,
         "smtp_host": "",
         "smtp_port": 0,
@@ -164,6 +169,16 @@ class SegNB(Configurable):
     @default("store_schema")
     def _store_schema_default(self) -> str:
         return self._file_or("store_schema", self._BUILTIN["store_schema"])
+
+    @default("lock_timeout")
+    def _lock_timeout_default(self) -> float:
+        return float(self._file_or("lock_timeout", self._BUILTIN["lock_timeout"]))
+
+    @validate("lock_timeout")
+    def _check_lock_timeout(self, proposal: Any) -> float:
+        if proposal["value"] < 0:
+            raise TraitError(f"SegNB.lock_timeout must be 0 s or more, not {proposal['value']}")
+        return proposal["value"]
 
     @default("feedback")
     def _feedback_default(self) -> bool:

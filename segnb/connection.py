@@ -64,7 +64,7 @@ def settings_from(config: SegNB | None = None) -> Settings:
     config = config or SegNB()
     return Settings(
         owner=config.owner, default_group=config.default_group,
-        store_schema=config.store_schema or "segnb",
+        store_schema=config.store_schema or "segnb", lock_wait=config.lock_timeout,
     )  # fmt: skip
 
 
@@ -90,8 +90,17 @@ def connect(
         the warehouse (``segnb demo`` stores one).
     tz
         Time zone (IANA name) for "today" and event windows; local time when None.
+    read_only
+        Write nothing: the segment store is read, never changed (reports, listings).
     settings
-        Owner, default group and store schema; default: the ``SegNB`` settings.
+        Owner, default group, store schema and lock wait; default: the ``SegNB`` settings.
+
+    A DuckDB file is only read: segnb keeps its segments in a store of its
+    own beside it (``warehouse.segnb/``), which it holds for the span of each
+    operation. Any number of notebooks, refreshes and reports work on the
+    same warehouse at once; a write waits for another up to ``lock_wait``
+    seconds (``SegNB.lock_timeout``). To write to the warehouse yourself in
+    the same session, pass your own backend: ``segnb.connect(ibis.duckdb.connect(path))``.
 
     Examples
     --------
@@ -100,6 +109,7 @@ def connect(
     >>> ws = segnb.connect(ibis.postgres.connect(...), catalog="segnb.toml")  # doctest: +SKIP
     """
     check_zone(tz)
-    con = open_backend(default_url() if target is None else target, read_only=read_only)
+    settings = (settings or settings_from()).replace(read_only=read_only or None)
+    con = open_backend(default_url() if target is None else target, wait=settings.lock_wait)
     cat = Catalog.load(local_catalog(catalog), con)
-    return Workspace(con, cat, tz=tz, settings=settings or settings_from())
+    return Workspace(con, cat, tz=tz, settings=settings)

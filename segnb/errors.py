@@ -20,6 +20,7 @@ __all__ = [
     "SegmentNotFoundError",
     "SegmentStateError",
     "SegnbError",
+    "StoreBusyError",
     "StoreError",
     "UnknownNameError",
     "UploadError",
@@ -199,7 +200,11 @@ class InvalidValueError(SegnbError, ValueError):
     """An argument with a value segnb cannot use (an unknown refresh, a date in the past, …)."""
 
 
-class SegmentBusyError(StoreError):
+class StoreBusyError(StoreError):
+    """A DuckDB file another process holds past the wait (the message names it); nothing changed."""
+
+
+class SegmentBusyError(StoreBusyError):
     """Another session is writing the same segment; nothing was changed, try again later."""
 
 

@@ -1,4 +1,4 @@
-"""What the engine is told by its caller: owner, default group, time zone, store schema.
+"""What the engine is told by its caller: owner, default group, store schema, lock wait.
 
 The engine reads no configuration file. The faces (magics, CLI, reports,
 refresh) and :func:`segnb.connect` read ``segnb.toml`` and the ``SegNB``
@@ -36,6 +36,7 @@ class Settings:
     store_schema: str = "segnb"
     keep_versions: int = 3
     lock_wait: float = 30.0
+    read_only: bool = False
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

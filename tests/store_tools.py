@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import DEMO_END
 
-__all__ = ["AS_OF", "pg_url", "run_child"]
+__all__ = ["AS_OF", "create_scratch", "pg_url", "run_child", "scratch", "scratch_name"]
 
 AS_OF = DEMO_END
 
@@ -31,3 +31,25 @@ def run_child(code: str, timeout: float = 120, wait: bool = True):
         return proc
     out, err = proc.communicate(timeout=timeout)
     return proc.returncode, out, err
+
+
+def scratch(ws, name: str) -> str:
+    """Where a test writes a table of its own beside the warehouse's, as SQL.
+
+    DuckDB: a temporary table of the session, since segnb opens a warehouse
+    file read-only; PostgreSQL: a table of the test's store schema. The
+    catalog and ``from_table`` name it as ``scratch_name(ws, name)``.
+    """
+    return f'temp.main."{name}"' if ws.con.name == "duckdb" else f'"{ws.store.schema}"."{name}"'
+
+
+def scratch_name(ws, name: str) -> str:
+    return name if ws.con.name == "duckdb" else f"{ws.store.schema}.{name}"
+
+
+def create_scratch(ws, name: str, select: str) -> str:
+    """Make the scratch table ``name`` from ``select``; its name for catalogs and from_table."""
+    temp = "TEMP " if ws.con.name == "duckdb" else ""
+    target = name if temp else scratch(ws, name)
+    ws.con.raw_sql(f"CREATE {temp}TABLE {target} AS {select}")
+    return scratch_name(ws, name)

@@ -101,7 +101,7 @@ def test_prediction_segment(inputs):
     assert len(tables) == 3 and all(tables)
     seg.delete()
     assert _model_rows(ws, seg_id) == []
-    left = set(ws.con.list_tables(database=ws.store.schema))
+    left = set(ws.store.data.names())
     assert not left & set(tables)
 
 

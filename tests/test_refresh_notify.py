@@ -96,7 +96,7 @@ def test_settings_come_from_segnb_toml(tmp_path, monkeypatch):
 def test_refresh_results_and_failures_arrive_by_mail(duck_ws, smtp):
     ws = duck_ws
     host, port, inbox = smtp
-    ws.con.create_table("crm_src", schema={"uid": "int64"})
+    ws.con.create_table("crm_src", schema={"uid": "int64"}, temp=True)  # the file is only read
     ws.con.insert("crm_src", [{"uid": 1}, {"uid": 2}])
     ws.create_segment("buyers", "count(purchase, T-6..T) >= 1", as_of=BEFORE, refresh="daily",
                       email="growth@example.com")  # fmt: skip

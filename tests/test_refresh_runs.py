@@ -152,7 +152,7 @@ def test_a_failing_notebook_records_the_failing_cell(warehouse, tmp_path, jupyte
     shutil.copy(warehouse, path)
     url = f"duckdb:///{path}"
     with opened(url, "segnb") as ws:
-        ws.con.create_table("crm_src", schema={"uid": "int64"})
+        ws.con.create_table("crm_src", schema={"uid": "int64"}, temp=True)  # the file is only read
         ws.con.insert("crm_src", [{"uid": 1}, {"uid": 2}])
         ws.from_table("crm", table="crm_src", id_column="uid", as_of=BEFORE,
                       email="crm@example.com")  # fmt: skip

@@ -1,4 +1,7 @@
-"""Faults: a refresh killed halfway, two processes refreshing, a locked DuckDB file."""
+"""Faults: a refresh killed halfway, two processes refreshing, a locked DuckDB file.
+
+The test's own workspace stays connected throughout, as a notebook kernel does.
+"""
 
 from __future__ import annotations
 
@@ -79,17 +82,11 @@ def _reopen(ws) -> Workspace:
     return again
 
 
-def _release(ws) -> None:
-    if ws.backend == "duckdb":
-        ws.con.disconnect()  # one process at a time may open a DuckDB file
-
-
 def test_sigkill_mid_refresh_loses_nothing(store_ws, tmp_path):
     ws = store_ws
     seg = ws.create_segment("buyers", rules=BUYERS, as_of=AS_OF)
     before = set(seg.members().to_pyarrow().column(0).to_pylist())
     seg_id = seg.id
-    _release(ws)
     flag = tmp_path / "written.flag"
     proc = _child(ws, flag)
     try:
@@ -105,7 +102,7 @@ def test_sigkill_mid_refresh_loses_nothing(store_ws, tmp_path):
         seg = ws.segment("buyers")
         assert seg.version == 1 and seg.status == "active"
         assert set(seg.members().to_pyarrow().column(0).to_pylist()) == before
-        assert f"segnb_m_{seg_id}_2" not in ws.con.list_tables(database=ws.schema)
+        assert f"segnb_m_{seg_id}_2" not in ws.store.data.names()
         # the killed run: interrupted once a store is opened again (DuckDB: reopened here)
         killed = "interrupted" if ws.backend == "duckdb" else "running"
         assert list(seg.runs()["status"]) == ["succeeded", killed]
@@ -114,7 +111,7 @@ def test_sigkill_mid_refresh_loses_nothing(store_ws, tmp_path):
         assert list(seg.runs()["status"]) == ["succeeded", "interrupted", "succeeded"]
         assert list(seg.history()["version"]) == [1, 2]
     finally:
-        if ws.backend == "duckdb":
+        if ws is not store_ws and ws.backend == "duckdb":
             ws.con.disconnect()
 
 
@@ -122,12 +119,11 @@ def test_sigkill_mid_refresh_loses_nothing(store_ws, tmp_path):
 def test_two_processes_refreshing_one_segment(store_ws, tmp_path, lock_wait):
     ws = store_ws
     ws.create_segment("buyers", rules=BUYERS, as_of=AS_OF)
-    _release(ws)
     first_flag, second_flag = tmp_path / "first.flag", tmp_path / "second.flag"
     first = _child(ws, first_flag, pause=120.0)
     _wait_for(first_flag, first)  # the first holds its write open at the checkpoint
     second = _child(ws, second_flag, pause=0.0, lock_wait=lock_wait)
-    if lock_wait > 10 and ws.backend != "duckdb":
+    if lock_wait > 10:
         time.sleep(4.0)  # let the second reach the lock and wait on it
     else:
         out2, err2 = second.communicate(timeout=120)  # refused while the first is writing
@@ -139,16 +135,18 @@ def test_two_processes_refreshing_one_segment(store_ws, tmp_path, lock_wait):
     ws = _reopen(ws)
     try:
         seg = ws.segment("buyers")
-        if ws.backend == "duckdb":
-            # the file has one writer: the second process is told so, naming the file
-            assert second.returncode == 3, out2 + err2
-            assert "WarehouseError" in out2 and str(ws.path) in out2 and "locked" in out2
-            assert seg.version == 2
-        elif lock_wait > 10:
-            # PostgreSQL: the second waits for the first, then writes its own version
+        if lock_wait > 10:
+            # the second waits for the first, then writes its own version
             assert second.returncode == 0, out2 + err2
             assert seg.version == 3
             assert list(seg.runs()["status"]) == ["succeeded"] * 3
+        elif ws.backend == "duckdb":
+            # the store file has one writer at a time: the second is told who holds it
+            assert second.returncode == 3, out2 + err2
+            assert "StoreBusyError" in out2 and f"PID {first.pid}" in out2, out2
+            assert "segnb.duckdb" not in out2 and "store.duckdb" in out2
+            assert seg.version == 2 and seg.status == "active"
+            assert list(seg.runs()["status"]) == ["succeeded", "succeeded"]
         else:
             assert second.returncode == 3, out2 + err2
             assert SegmentBusyError.__name__ in out2 and "another session" in out2
@@ -156,28 +154,36 @@ def test_two_processes_refreshing_one_segment(store_ws, tmp_path, lock_wait):
             assert sorted(seg.runs()["status"]) == ["failed", "succeeded", "succeeded"]
         assert list(seg.history()["version"]) == list(range(1, seg.version + 1))
     finally:
-        if ws.backend == "duckdb":
+        if ws is not store_ws and ws.backend == "duckdb":
             ws.con.disconnect()
 
 
-def test_locked_duckdb_file_names_the_file(warehouse, tmp_path):
+def test_a_writer_holding_the_warehouse_is_named(warehouse, tmp_path):
+    """A program writing to the warehouse file: segnb waits, then names it and says what to do."""
+    import os
     import shutil
+
+    import duckdb
 
     path = tmp_path / "held.duckdb"
     shutil.copy(warehouse, path)
-    holder = segnb.connect(str(path))
+    holder = duckdb.connect(str(path))  # an ETL job's read-write connection
     try:
         code = f"""
-import segnb
+import segnb, time
+from segnb.settings import Settings
+start = time.monotonic()
 try:
-    segnb.connect({str(path)!r})
-except segnb.WarehouseError as exc:
-    print("ERROR", exc)
+    segnb.connect({str(path)!r}, settings=Settings(lock_wait=0.6))
+except segnb.StoreBusyError as exc:
+    print("ERROR", round(time.monotonic() - start, 1), exc)
 """
         rc, out, err = run_child(code)
         assert rc == 0, err
-        assert out.startswith("ERROR") and str(path) in out and "locked" in out
+        assert out.startswith("ERROR") and str(path) in out, out
+        assert f"PID {os.getpid()}" in out and "0.6s" in out
+        assert 0.5 <= float(out.split()[1]) < 10  # it waited, a bounded time
         assert "Traceback" not in out + err
     finally:
-        holder.con.disconnect()
+        holder.close()
     assert isinstance(WarehouseError("x"), segnb.SegnbError)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from store_tools import AS_OF
+from store_tools import AS_OF, create_scratch, scratch
 
 from segnb.catalog.model import Catalog
 from segnb.errors import SegmentStateError
@@ -18,7 +18,8 @@ def ids(table) -> set:
 
 
 def dense_map(ws, entity: str) -> dict:
-    table = ws.store.ibis_table(ids_table_name(entity)).to_pyarrow()
+    with ws.store.db.session():
+        table = ws.store.meta_table(ids_table_name(entity)).to_pyarrow()
     return dict(zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True))
 
 
@@ -32,12 +33,9 @@ def test_bitmaps_match_member_tables(store_ws):
 
 
 def _people(ws, n: int) -> Workspace:
-    """A workspace whose one target object is a small table in the test's schema."""
-    q = f'"{ws.schema}".people'
-    ws.con.raw_sql(f"CREATE TABLE {q} AS SELECT user_id, channel FROM users WHERE user_id <= {n}")
-    catalog = Catalog.load(
-        {"entities": {"people": {"table": f"{ws.schema}.people", "id": "user_id"}}}, ws.con
-    )
+    """A workspace whose one target object is a small table of the test's own."""
+    name = create_scratch(ws, "people", f"SELECT user_id, channel FROM users WHERE user_id <= {n}")
+    catalog = Catalog.load({"entities": {"people": {"table": name, "id": "user_id"}}}, ws.con)
     other = Workspace(ws.con, catalog)
     other.open_store(ws.schema, owner="tester")
     return other
@@ -48,7 +46,7 @@ def test_dense_ids_are_stable_when_entities_arrive(store_ws):
     seg = ws.create_segment("ads", rules="channel = 'ads'", as_of=AS_OF)
     before = dense_map(ws, "people")
     ws.con.raw_sql(
-        f"INSERT INTO \"{ws.store.schema}\".people SELECT user_id, 'ads' FROM users "
+        f"INSERT INTO {scratch(ws, 'people')} SELECT user_id, 'ads' FROM users "
         "WHERE user_id > 100 AND user_id <= 120"
     )
     seg.refresh(as_of=AS_OF)
@@ -65,7 +63,7 @@ def test_verify_since_counts_the_unbroken_run(store_ws):
     ws = _people(store_ws, 50)
     seg = ws.create_segment("ads", rules="channel = 'ads'", as_of=AS_OF)
     member = sorted(ids(seg.members()))[0]
-    table = f'"{ws.store.schema}".people'
+    table = scratch(ws, "people")
     ws.con.raw_sql(f"UPDATE {table} SET channel = 'organic' WHERE user_id = {member}")
     seg.refresh(as_of=AS_OF)
     assert not seg.verify(member)

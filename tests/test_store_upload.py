@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from store_tools import AS_OF
+from store_tools import AS_OF, create_scratch, scratch
 
 from segnb.errors import DuplicateNameError, InvalidValueError, UploadError
 
@@ -21,7 +21,7 @@ def user_frame(ws):
 
 def assert_nothing_written(ws, before_tables):
     assert list(ws.segments()) == []
-    assert set(ws.con.list_tables(database=ws.schema)) == before_tables
+    assert set(ws.store.data.names()) == before_tables
 
 
 def test_csv_upload_counts_and_unmatched(store_ws, tmp_path):
@@ -90,7 +90,7 @@ def test_excel_upload(store_ws, tmp_path):
 def test_malformed_uploads_write_nothing(store_ws, tmp_path):
     ws = store_ws
     assert ws.store.schema_version  # opened: its tables exist
-    before = set(ws.con.list_tables(database=ws.schema))
+    before = set(ws.store.data.names())
     junk = tmp_path / "junk.csv"
     junk.write_bytes(bytes(range(256)) * 10)
     with pytest.raises(UploadError, match="not a text file"):
@@ -157,30 +157,30 @@ def test_million_ids_with_ten_percent_unknown(store_ws, tmp_path):
 def test_from_table_and_query(store_ws):
     ws = store_ws
     users = sorted(user_frame(ws)["user_id"])
-    con = ws.con
-    schema = ws.schema
-    con.raw_sql(f'CREATE TABLE "{schema}".crm_high (uid BIGINT, note TEXT, label TEXT)')
+    crm = create_scratch(
+        ws, "crm_high", "SELECT CAST(NULL AS BIGINT) AS uid, 'n' AS note, 'l' AS label LIMIT 0"
+    )
     rows = (
         ", ".join(f"({u}, 'x', 'l')" for u in users[:40])
         + ", (88888888, 'y', 'l'), (NULL, 'z', 'l')"
     )
-    con.raw_sql(f'INSERT INTO "{schema}".crm_high VALUES {rows}')
-    seg = ws.from_table("crm_vip", table=f"{schema}.crm_high", id_column="uid", as_of=AS_OF)
+    ws.con.raw_sql(f"INSERT INTO {scratch(ws, 'crm_high')} VALUES {rows}")
+    seg = ws.from_table("crm_vip", table=crm, id_column="uid", as_of=AS_OF)
     assert seg.method == "table" and ids(seg.members()) == set(users[:40])
     assert seg.report == {"source_ids": 41, "matched": 40, "unmatched": 1}
     assert ids(seg.unmatched()) == {88888888}
     q = ws.from_table(
         "crm_q",
-        query=f'SELECT uid FROM "{schema}".crm_high WHERE uid < {users[10]}',
+        query=f"SELECT uid FROM {scratch(ws, 'crm_high')} WHERE uid < {users[10]}",
         id_column="uid",
     )
     assert ids(q.members()) == set(users[:10])
     with pytest.raises(UploadError, match="did you mean 'uid'"):
-        ws.from_table("bad", table=f"{schema}.crm_high", id_column="uidd")
+        ws.from_table("bad", table=crm, id_column="uidd")
     with pytest.raises(UploadError, match="holds"):
-        ws.from_table("bad", table=f"{schema}.crm_high", id_column="note")
+        ws.from_table("bad", table=crm, id_column="note")
     with pytest.raises(UploadError, match="not in the warehouse"):
-        ws.from_table("bad", table=f"{schema}.crm_hihg", id_column="uid")
+        ws.from_table("bad", table=crm.replace("crm_high", "crm_hihg"), id_column="uid")
     with pytest.raises(UploadError, match="does not run"):
         ws.from_table("bad", query="SELECT nope FROM nowhere", id_column="uid")
     with pytest.raises(InvalidValueError):

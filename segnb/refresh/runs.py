@@ -9,8 +9,8 @@ the error with the failing cell, and the segments it created or refreshed.
 The kernel learns its run's id from the ``SEGNB_NOTEBOOK_RUN`` environment
 variable, and every segment version it writes is recorded with it (see
 :data:`segnb.store.store.NOTEBOOK_RUN_ENV`); that is how the run knows what
-it touched. The store is opened only to record the start and the end: a
-DuckDB warehouse has one writer process, and during the run that is the kernel.
+it touched. A notebook saved without kernel metadata runs in this Python's
+own kernel (``python3``).
 
 Examples
 --------
@@ -120,6 +120,9 @@ class NotebookRun:
     __repr__ = __str__
 
 
+#: the kernel of this Python (ipykernel's), for notebooks saved without kernel metadata
+NATIVE_KERNEL = "python3"
+
 def parse_value(text: str) -> Any:
     """A ``-p`` value as papermill's CLI reads it: True/False/None, int, float, else text."""
     if text in ("True", "False"):
@@ -194,7 +197,8 @@ def run_notebook(
         or ``warehouse.duckdb`` in the working directory). Without one the
         run still executes, unrecorded, unless ``record=True``.
     kernel_name, timeout
-        The Jupyter kernel (default: the notebook's) and a per-cell time limit.
+        The Jupyter kernel (default: the notebook's, else this Python's
+        ``python3``) and a per-cell time limit.
     mailer
         Notifications for the segments the run wrote or failed to write:
         a :class:`segnb.refresh.notify.Mailer`, None, or ``"config"``.
@@ -210,9 +214,12 @@ def run_notebook(
     if source.suffix != ".ipynb" or not source.is_file():
         raise InvalidValueError(f"{os.fspath(notebook)!r} is not a notebook file (.ipynb)")
     try:
-        nbformat.read(source, as_version=4)
+        nb = nbformat.read(source, as_version=4)
     except Exception as exc:
         raise InvalidValueError(f"{source} is not a readable notebook: {_first(exc)}") from None
+    language = None
+    if kernel_name is None and not (nb.metadata.get("kernelspec") or {}).get("name"):
+        kernel_name, language = NATIVE_KERNEL, "python"  # saved without kernel metadata
     params = dict(parameters or {})
     given = params.pop("as_of", None)
     if as_of is not None and given is not None and as_date(given) != as_date(as_of):
@@ -233,7 +240,7 @@ def run_notebook(
     began = time.perf_counter()
     try:
         with _environment(NOTEBOOK_RUN_ENV, None if run.id is None else str(run.id)):
-            _execute(source, output, params, kernel_name, timeout, progress)
+            _execute(source, output, params, kernel_name, timeout, progress, language)
         run.status = "succeeded"
     except Exception as exc:
         run.status = "failed"
@@ -300,7 +307,7 @@ def _output_path(out_dir: Path, stem: str, started: dt.datetime, day: dt.date) -
     return path
 
 
-def _execute(source: Path, output: Path, params, kernel_name, timeout, progress) -> None:
+def _execute(source: Path, output: Path, params, kernel_name, timeout, progress, language) -> None:
     import papermill
 
     papermill.execute_notebook(
@@ -308,6 +315,7 @@ def _execute(source: Path, output: Path, params, kernel_name, timeout, progress)
         str(output),
         parameters=params,
         kernel_name=kernel_name,
+        language=language,
         cwd=str(source.parent),
         progress_bar=progress,
         execution_timeout=timeout,

@@ -21,19 +21,24 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "Notice",
     "OverviewReport",
     "ReportError",
     "ReportServer",
     "Section",
     "SegmentReport",
+    "check_report",
     "parameters",
     "render_html",
     "serve",
     "serve_report",
     "template_path",
+    "viewable",
 ]
 
 _WHERE = {
+    "Notice": "notice",
+    "viewable": "notice",
     "OverviewReport": "overview",
     "Section": "page",
     "SegmentReport": "page",
@@ -44,6 +49,7 @@ _WHERE = {
     "serve": "render",
     "serve_report": "render",
     "template_path": "render",
+    "check_report": "render",
 }
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from segnb.errors import NotAvailableError, SegnbError
 from segnb.refresh.session import Target
+from segnb.reports.page import open_workspace
 
 __all__ = [
     "OVERVIEW_TEMPLATE",
@@ -84,6 +85,32 @@ def report_parameters(
     return params
 
 
+def check_report(
+    segment: str | None = None,
+    *,
+    overview: bool = False,
+    url: str | None = None,
+    catalog: str | None = None,
+    schema: str | None = None,
+    cwd: str | os.PathLike | None = None,
+) -> None:
+    """Check, before a report is made or served, that its warehouse, store and segment are there.
+
+    Raises the segnb error a viewer would otherwise meet on the page (an
+    unreachable warehouse, a missing store, an unknown segment with "did you
+    mean"), so ``segnb report`` says it in the terminal and serves nothing.
+    """
+    _template(segment, overview)
+    target = Target.resolve(url, catalog, schema=schema, cwd=cwd)
+    ws = open_workspace(target.url, target.catalog, target.schema)
+    try:
+        if segment is not None:
+            ws.segment(segment)
+    finally:
+        with contextlib.suppress(Exception):
+            ws.con.disconnect()
+
+
 def _template(segment: str | None, overview: bool) -> Path:
     if overview == (segment is not None):
         raise ReportError("make a report of one SEGMENT or the --overview (one of them)")
@@ -117,6 +144,7 @@ def render_html(
     from papermill.exceptions import PapermillExecutionError
 
     template = _template(segment, overview)
+    check_report(segment, overview=overview, url=url, catalog=catalog, schema=schema, cwd=cwd)
     params = report_parameters(segment, url=url, catalog=catalog, schema=schema, as_of=as_of,
                                cwd=cwd)  # fmt: skip
     out = Path(out).resolve()
@@ -243,6 +271,7 @@ def serve(
     import papermill
 
     template = _template(segment, overview)
+    check_report(segment, overview=overview, url=url, catalog=catalog, schema=schema, cwd=cwd)
     params = report_parameters(segment, url=url, catalog=catalog, schema=schema, as_of=as_of,
                                cwd=cwd)  # fmt: skip
     folder = Path(tempfile.mkdtemp(prefix="segnb-voila-"))
@@ -255,7 +284,7 @@ def serve(
     command = [
         sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}",
         "--Voila.ip=127.0.0.1", "--Voila.port_retries=0", "--strip_sources=True",
-        "--show_tracebacks=True", f"--Voila.root_dir={folder}",
+        "--show_tracebacks=False", f"--Voila.root_dir={folder}",
     ]  # fmt: skip
     log = open(folder / "voila.log", "wb")  # noqa: SIM115 - the server writes it while it runs
     try:

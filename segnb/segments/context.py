@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import ibis
@@ -40,7 +42,14 @@ from segnb.settings import Settings
 from segnb.store.store import Store
 from segnb.times import as_date
 
-__all__ = ["MAX_RULE_CHARS", "MAX_RULE_NODES", "Context", "StoreResolver", "uses_segments"]
+__all__ = [
+    "MAX_RULE_CHARS",
+    "MAX_RULE_NODES",
+    "Context",
+    "StoreResolver",
+    "held",
+    "uses_segments",
+]
 
 #: the largest rule segnb takes: 20 groups of 50 conditions, or a chain of 10,000, are well inside
 MAX_RULE_CHARS = 2_000_000
@@ -49,6 +58,22 @@ _TOO_BIG = (
     f"the rule is too large (more than {MAX_RULE_CHARS:,} characters or {MAX_RULE_NODES:,} "
     "parts); split it into segments and combine them with in_segment() or & | -"
 )
+
+
+def held(operation: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``operation(ctx, …)`` holding the segment store for its whole span.
+
+    On a DuckDB warehouse the store is a file that one process holds at a
+    time; an operation that reads and writes it (create, refresh, delete)
+    holds it once, so no other process comes between its steps.
+    """
+
+    @functools.wraps(operation)
+    def run(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        with ctx.session():
+            return operation(ctx, *args, **kwargs)
+
+    return run
 
 
 def uses_segments(tree: Node) -> bool:
@@ -92,11 +117,15 @@ class Context:
         s = self.settings
         self._store = Store(
             self.con, self.catalog, s.store_schema, keep_versions=s.keep_versions,
-            lock_wait=s.lock_wait,
+            lock_wait=s.lock_wait, read_only=s.read_only,
         )  # fmt: skip
-        with contextlib.suppress(WarehouseError):  # a read-only session leaves them be
-            sweep(self._store)  # runs and creations of processes that were killed
+        with contextlib.suppress(WarehouseError), self._store.db.session():
+            sweep(self._store)  # runs, creations and files of processes that were killed
         return self._store
+
+    def session(self):
+        """Hold the segment store for the span of a ``with`` block (see :func:`held`)."""
+        return self.store.db.session()
 
     @property
     def store(self) -> Store:

@@ -19,7 +19,7 @@ from typing import Any
 
 from segnb.errors import DuplicateNameError, InvalidValueError, SegmentStateError
 from segnb.segments.builtin import is_sets
-from segnb.segments.context import Context
+from segnb.segments.context import Context, held
 from segnb.segments.graph import Graph
 from segnb.segments.groups import ensure_group
 from segnb.segments.options import check_name, current_options, options, split_options
@@ -47,6 +47,7 @@ def _free(ctx: Context, name: str) -> None:
         )
 
 
+@held
 def create_with(
     ctx: Context, method: str, name: str, *, as_of: Any = None, entity: Any = None, **kw: Any
 ) -> dict[str, Any]:
@@ -106,6 +107,7 @@ def _record(
     return store.segment_row_by_id(seg_id)
 
 
+@held
 def redefine(ctx: Context, row: dict[str, Any], rules: Any, as_of: Any = None, **kw: Any) -> None:
     """Give a rules or sets segment a new definition as its next version; history stays.
 

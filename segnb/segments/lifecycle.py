@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from segnb.errors import InvalidValueError, SegmentNotFoundError, SegmentStateError
-from segnb.segments.context import Context
+from segnb.segments.context import Context, held
 from segnb.segments.graph import Graph
 from segnb.segments.registry import get_method, is_plugin, write_built
 from segnb.segments.status import definition_of, effective_status, segment_today, unfinished_plans
@@ -21,6 +21,7 @@ from segnb.times import as_date, utcnow
 __all__ = ["delete_segment", "deleted_log", "list_rows", "refresh_segment"]
 
 
+@held
 def refresh_segment(
     ctx: Context, row: dict[str, Any], as_of: Any = None, *, retrain: bool = False
 ) -> None:
@@ -47,6 +48,7 @@ def refresh_segment(
         write_built(ctx, row, lambda: impl.build(ctx, row, day), as_of=day, kind=kind)
 
 
+@held
 def delete_segment(ctx: Context, row: dict[str, Any]) -> None:
     """Delete a segment; refused while a plan or another segment uses it (naming them)."""
     name = row["name"]

@@ -90,8 +90,7 @@ def model_extra(ctx: Any, row: dict[str, Any], version: int, built: Built) -> di
     """Write a model method's scores table and (when trained) its model row."""
     store = ctx.store
     table = f"segnb_s_{row['id']}_{version}"
-    store.drop_table(table)
-    store.db.execute(f"CREATE TABLE {store.t(table)} AS {ctx.con.compile(built.scores)}")
+    store.data.create(table, ctx.con.compile(built.scores))
     model_version = built.model_version
     if built.model is not None:
         model_version = version

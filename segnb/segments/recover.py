@@ -36,7 +36,7 @@ def _alive(pid: Any) -> bool:
 
 
 def sweep(store: Any) -> dict[str, list]:
-    """Mark runs of dead processes of this host interrupted, and their unfinished creations failed."""
+    """Mark runs of dead processes of this host interrupted, their creations failed, remove their files."""
     host = socket.gethostname()
     running = store.select("runs", {"status": "running"})
     dead = [r for r in running if r["host"] == host and not _alive(r["pid"])]
@@ -65,7 +65,8 @@ def sweep(store: Any) -> dict[str, list]:
                  "error": "interrupted: the process creating it stopped before its first version"},
             )  # fmt: skip
             failed.append(row["name"])
-    return {"interrupted": [r["id"] for r in dead], "failed": failed}
+    removed = store.remove_orphans() if not store.read_only else []
+    return {"interrupted": [r["id"] for r in dead], "failed": failed, "removed": removed}
 
 
 def reclaim(ctx: Any, row: dict[str, Any], discard=None) -> bool:

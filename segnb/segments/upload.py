@@ -283,9 +283,7 @@ def _load_list(ctx: Context, table: str, values: pa.Array) -> None:
         name = f"_segnb_upload_{uuid.uuid4().hex[:8]}"
         db.raw.register(name, data)
         try:
-            db.execute(
-                f"CREATE TABLE {store.t(table)} AS SELECT CAST(value AS {kind}) AS value FROM {name}"
-            )
+            store.data.create(table, f"SELECT CAST(value AS {kind}) AS value FROM {name}")
         finally:
             db.raw.unregister(name)
         return
@@ -317,9 +315,8 @@ def list_members(ctx: Context, ent: Any, definition: dict[str, Any]):
 def _unmatched_table(ctx: Context, row: dict[str, Any], version: int, expr: Any) -> tuple[str, int]:
     store = ctx.store
     table = f"segnb_u_{row['id']}_{version}"
-    store.drop_table(table)
-    store.db.execute(f"CREATE TABLE {store.t(table)} AS {store.con.compile(expr)}")
-    return table, int(store.db.scalar(f"SELECT count(*) FROM {store.t(table)}"))
+    store.data.create(table, store.con.compile(expr))
+    return table, int(store.db.scalar(f"SELECT count(*) FROM {store.data.ref(table)}"))
 
 
 def list_extra(
@@ -336,7 +333,7 @@ def list_extra(
     )
     table, unmatched = _unmatched_table(ctx, row, version, missing)
     distinct = int(
-        ctx.store.db.scalar(f"SELECT count(*) FROM {ctx.store.t(definition['list_table'])}")
+        ctx.store.db.scalar(f"SELECT count(*) FROM {ctx.store.data.ref(definition['list_table'])}")
     )
     report = dict(definition.get("report", {}), matched=distinct - unmatched, unmatched=unmatched)
     return {"report": report, "unmatched_table": table, "tables": [table]}
@@ -350,7 +347,7 @@ def unmatched_extra(
     entities = _entity_ids(ctx, ent, ent.id)
     missing = source.anti_join(entities, ent.id).select(id=source[ent.id])
     table, unmatched = _unmatched_table(ctx, row, version, missing)
-    size = int(ctx.store.db.scalar(f"SELECT count(*) FROM {ctx.store.t(member_table)}"))
+    size = int(ctx.store.db.scalar(f"SELECT count(*) FROM {ctx.store.data.ref(member_table)}"))
     report = {"source_ids": size + unmatched, "matched": size, "unmatched": unmatched}
     return {"report": report, "unmatched_table": table, "tables": [table]}
 

@@ -8,8 +8,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from segnb.errors import WarehouseError, first_line
+from segnb.store.locks import attach
 
-__all__ = ["duckdb_path", "open_backend"]
+__all__ = ["duckdb_path", "open_backend", "opened_read_only", "warehouse_file"]
 
 
 def duckdb_path(url: str) -> str | None:
@@ -38,8 +39,15 @@ def duckdb_path(url: str) -> str | None:
     return rest or ":memory:"
 
 
-def open_backend(target: Any, *, read_only: bool = False) -> Any:
-    """An Ibis backend for a URL, a path to a ``.duckdb`` file, or an existing backend."""
+def open_backend(target: Any, *, wait: float = 30.0) -> Any:
+    """An Ibis backend for a URL, a path to a ``.duckdb`` file, or an existing backend.
+
+    A DuckDB file is attached read-only to a DuckDB database in memory and
+    made the current one: any number of processes read it side by side, and
+    segnb writes only to its own store next to it (:mod:`segnb.store.place`).
+    While another process writes to the file, opening waits up to ``wait``
+    seconds.
+    """
     if not isinstance(target, (str, os.PathLike)):
         if hasattr(target, "table") and hasattr(target, "list_tables"):
             return target
@@ -51,7 +59,7 @@ def open_backend(target: Any, *, read_only: bool = False) -> Any:
         url = f"duckdb:///{url}"
     path = duckdb_path(url)
     if path is not None:
-        return _open_duckdb(path, read_only=read_only)
+        return _open_duckdb(path, wait=wait)
     scheme = urlsplit(url).scheme
     if not scheme:
         raise WarehouseError(
@@ -67,24 +75,59 @@ def open_backend(target: Any, *, read_only: bool = False) -> Any:
         raise WarehouseError(f"cannot connect to {_redact(url)}: {first_line(exc)}") from exc
 
 
-def _open_duckdb(path: str, *, read_only: bool) -> Any:
+#: names DuckDB keeps for itself, which an attached warehouse cannot take
+_RESERVED = {"memory", "temp", "system", "main"}
+
+
+def _open_duckdb(path: str, *, wait: float) -> Any:
     import ibis
 
-    if path != ":memory:" and not Path(path).exists():
+    if path == ":memory:":
+        return ibis.duckdb.connect()
+    if not Path(path).exists():
         raise WarehouseError(
             f"no DuckDB warehouse at {path!r} (working directory {os.getcwd()!r}); "
             "check the path or run `segnb demo --path <file>` to create one"
         )
+    con = ibis.duckdb.connect()
+    stem = Path(path).stem
+    alias = stem if stem and stem.lower() not in _RESERVED else "warehouse"
     try:
-        return ibis.duckdb.connect(path, read_only=read_only)
+        attach(
+            con.con, os.path.abspath(path), alias, read_only=True, wait=wait,
+            what="the DuckDB warehouse",
+            advice="segnb reads a warehouse alongside any number of readers but not while "
+            "a program writes to it: let that program finish or close its connection",
+        )  # fmt: skip
+        con.con.execute(f'USE "{alias.replace(chr(34), chr(34) * 2)}"')
+    except WarehouseError:
+        con.disconnect()
+        raise
     except Exception as exc:
-        text = first_line(exc)
-        if "lock" in text.lower():
-            raise WarehouseError(
-                f"the DuckDB file {path!r} is locked by another process; close the other "
-                "notebook or program using it, or open it read-only"
-            ) from exc
-        raise WarehouseError(f"cannot open DuckDB file {path!r}: {text}") from exc
+        con.disconnect()
+        raise WarehouseError(f"cannot open DuckDB file {path!r}: {first_line(exc)}") from exc
+    return con
+
+
+def opened_read_only(con: Any) -> bool:
+    """Whether a DuckDB backend was opened read-only (then nothing it attaches can be written)."""
+    try:
+        return str(con.con.execute("SELECT current_setting('access_mode')").fetchone()[0]).lower() == "read_only"
+    except Exception:
+        return False
+
+
+def warehouse_file(con: Any) -> str | None:
+    """The file of a DuckDB backend's current database (None in memory or off DuckDB)."""
+    if getattr(con, "name", None) != "duckdb":
+        return None
+    try:
+        rows = con.con.execute(
+            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+        ).fetchall()
+    except Exception:
+        return None
+    return str(rows[0][0]) if rows and rows[0][0] else None
 
 
 def _redact(url: str) -> str:

@@ -81,7 +81,7 @@ def ensure_dense_ids(store: Any, entity: str) -> str:
             )
             if store.select("ids", {"entity": ent.name}):
                 return table
-        store.drop_table(table)
+        db.execute(f"DROP TABLE IF EXISTS {store.t(table)}")
         sql = store.con.compile(ids)
         # stored in id order: DuckDB's zone maps then make an id lookup (verify) ~1 ms at 10M
         db.execute(
@@ -110,7 +110,7 @@ def extend_dense_ids(store: Any, entity: str, member_table: str) -> int:
     table = ids_table_name(ent.name)
     db = store.db
     col = quote(ent.id)
-    members = store.t(member_table)
+    members = store.data.ref(member_table)
     if db.dialect == "postgres":
         db.execute(
             "SELECT pg_advisory_xact_lock(hashtext(?))", (f"segnb:ids:{store.schema}:{table}",)
@@ -120,10 +120,7 @@ def extend_dense_ids(store: Any, entity: str, member_table: str) -> int:
         f"INSERT INTO {store.t(table)} ({col}, dense) SELECT {col}, "
         f"{start} + row_number() OVER (ORDER BY {col}) - 1 FROM {members} WHERE dense IS NULL"
     )
-    db.execute(
-        f"UPDATE {members} AS m SET dense = i.dense FROM {store.t(table)} AS i "
-        f"WHERE m.dense IS NULL AND m.{col} = i.{col}"
-    )
+    store.data.fill(member_table, ent.id, store.t(table))
     top = int(db.scalar(f"SELECT coalesce(max(dense) + 1, 0) FROM {store.t(table)}"))
     _check_top(ent, top)
     store.update("ids", {"entity": ent.name}, {"next_dense": top})
@@ -137,7 +134,7 @@ def member_select(store: Any, members: Any, entity: str, ids_table: str) -> str:
         raise StoreError(
             f"the member query has columns {list(members.columns)}, not the id column {ent.id!r}"
         )
-    mapped = store.ibis_table(ids_table)
+    mapped = store.meta_table(ids_table)
     ids = members.filter(members[ent.id].notnull()).select(ent.id)
     return store.con.compile(ids.left_join(mapped, ent.id).select(ent.id, "dense"))
 
@@ -146,11 +143,12 @@ def bitmap_of_table(store: Any, table: str) -> bytes:
     """The dense ids of a member table as a serialized roaring bitmap, read in batches."""
     _need_pyroaring()
     bm = BitMap()
-    sql = f"SELECT dense FROM {store.t(table)}"
+    sql = f"SELECT dense FROM {store.data.ref(table)}"
     if store.db.dialect == "duckdb":
-        reader = store.db.raw.execute(sql).to_arrow_reader(BATCH)
-        for batch in reader:
-            _add(bm, batch.column(0).to_numpy(zero_copy_only=False))
+        with store.db.session():
+            reader = store.db.raw.execute(sql).to_arrow_reader(BATCH)
+            for batch in reader:
+                _add(bm, batch.column(0).to_numpy(zero_copy_only=False))
     else:
         with store.db.raw.cursor(name=f"segnb_bitmap_{table}") as cur:
             cur.itersize = 100_000

@@ -40,7 +40,7 @@ __all__ = [
     "sequence_name",
 ]
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DEFAULT_SCHEMA = "segnb"
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -51,10 +51,14 @@ Naming = Callable[[str], str]
 Step = Union[str, Callable[[Database, Naming], None]]
 
 
-def qualified(schema: str, name: str) -> str:
-    """Qualified, quoted name of the store table ``segnb_<name>`` (or a given ``segnb_`` table)."""
+def qualified(schema: str, name: str, catalog: str | None = None) -> str:
+    """Qualified, quoted name of the store table ``segnb_<name>`` (or a given ``segnb_`` table).
+
+    ``catalog`` is the attached store file's name, when the store is a file of its own.
+    """
     table = name if name.startswith("segnb_") else f"segnb_{name}"
-    return f"{quote(schema)}.{quote(table)}"
+    head = f"{quote(catalog)}." if catalog else ""
+    return f"{head}{quote(schema)}.{quote(table)}"
 
 
 def sequence_name(table: str) -> str:
@@ -146,6 +150,12 @@ MIGRATIONS: dict[int, list[Step]] = {
         "ALTER TABLE {t:deleted} ADD COLUMN IF NOT EXISTS scope TEXT",
         "ALTER TABLE {t:deleted} ADD COLUMN IF NOT EXISTS shared_with TEXT",
     ],
+    # a DuckDB warehouse's store moves to a file of its own (segnb.store.legacy); this
+    # records the store it was copied from, so the copy is made once
+    6: [
+        """CREATE TABLE IF NOT EXISTS {t:adopted} (
+            source TEXT, adopted_at TIMESTAMP, segments BIGINT)""",
+    ],
 }
 
 
@@ -185,12 +195,13 @@ def open_layout(db: Database, schema: str) -> None:
 
 def _migrate(db: Database, schema: str) -> None:
     def t(name: str) -> str:
-        return qualified(schema, name)
+        return qualified(schema, name, db.catalog)
 
     with db.transaction():
         if db.dialect == "postgres":
             db.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"segnb:{schema}",))
-        db.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+        head = f"{quote(db.catalog)}." if db.catalog else ""
+        db.execute(f"CREATE SCHEMA IF NOT EXISTS {head}{quote(schema)}")
         db.execute(
             f"CREATE TABLE IF NOT EXISTS {t('schema')} "
             "(version INTEGER NOT NULL, applied_at TIMESTAMP, segnb_version TEXT)"
@@ -208,16 +219,17 @@ def _migrate(db: Database, schema: str) -> None:
             )
 
 
-def _has_table(db: Database, schema: str, table: str) -> bool:
-    rows = db.execute(
-        "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-        (schema, table),
-    )
-    return bool(rows)
+def _has_table(db: Database, schema: str, table: str, catalog: str | None = None) -> bool:
+    catalog = catalog or db.catalog
+    sql = "SELECT 1 FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
+    if catalog:
+        sql += " AND table_catalog = ?"
+    return bool(db.execute(sql, (schema, table, catalog) if catalog else (schema, table)))
 
 
 def _recorded_version(db: Database, schema: str) -> int:
-    return int(db.scalar(f"SELECT coalesce(max(version), 0) FROM {qualified(schema, 'schema')}"))
+    found = db.scalar(f"SELECT coalesce(max(version), 0) FROM {qualified(schema, 'schema', db.catalog)}")
+    return int(found)
 
 
 def _segnb_version() -> str:

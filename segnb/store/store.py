@@ -21,13 +21,17 @@ Examples
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from segnb.errors import StoreError, first_line
+from segnb.errors import StoreError
 from segnb.store import schema as layout
+from segnb.store.backend import opened_read_only, warehouse_file
+from segnb.store.data import ParquetTables, SchemaTables
 from segnb.store.database import Database, quote, utcnow
 from segnb.store.records import SEGMENT_COLUMNS, VERSION_COLUMNS, SegmentRecord, VersionRecord
 from segnb.store.schema import DEFAULT_SCHEMA, ID_TABLES, MIGRATIONS, SCHEMA_VERSION
+from segnb.store.legacy import adopt, legacy_version
 from segnb.store.versions import NOTEBOOK_RUN_ENV, Versions, checkpoint
 
 __all__ = [
@@ -71,23 +75,37 @@ class Store(Versions):
         *,
         keep_versions: int = 3,
         lock_wait: float = 30.0,
+        read_only: bool = False,
     ) -> None:
         layout.check_schema_name(schema)
         if not isinstance(keep_versions, int) or keep_versions < 1:
             raise StoreError(f"keep_versions must be a whole number >= 1, not {keep_versions!r}")
         self.con = con
         self.catalog = catalog
-        self.db = Database(con)
-        self.bitmaps: dict[tuple[int, int], Any] = {}  # (segment id, version) -> BitMap
-        self._cache_key = _duckdb_key(con, schema)
-        self._cached: tuple[int, dict[str, SegmentRecord]] | None = None
-        if self._cache_key is not None:
-            self.db.on_write = self._bump
-            self._bump()  # another process may have written while this one had the file closed
         self.schema = schema
         self.keep_versions = keep_versions
         self.lock_wait = float(lock_wait)
-        layout.open_layout(self.db, schema)
+        read_only = read_only or opened_read_only(con)
+        self.read_only = read_only
+        self.bitmaps: dict[tuple[int, int], Any] = {}  # (segment id, version) -> BitMap
+        self.folder = _folder(con, schema, read_only)
+        if self.folder is not None:
+            self.db = Database(
+                con, store_file=str(self.folder / STORE_FILE), read_only=read_only, wait=lock_wait
+            )
+            self.data: SchemaTables = ParquetTables(self, self.folder / schema)
+        else:
+            self.db = Database(con)
+            self.data = SchemaTables(self)
+        self._cache_key = _duckdb_key(con, schema) if self.folder is None else None
+        self._cached: tuple[int, dict[str, SegmentRecord]] | None = None
+        if self._cache_key is not None:
+            self.db.on_write = self._bump
+            self._bump()
+        with self.db.session():
+            layout.open_layout(self.db, schema)
+            if self.folder is not None and not read_only:
+                adopt(self)
 
     def __repr__(self) -> str:
         return f"<segnb.Store {self.db.dialect} schema={self.schema!r}>"
@@ -101,26 +119,24 @@ class Store(Versions):
 
     def t(self, name: str) -> str:
         """Qualified, quoted name of the store table ``segnb_<name>`` (or a given table)."""
-        return layout.qualified(self.schema, name)
+        return layout.qualified(self.schema, name, self.db.catalog)
 
     def drop_table(self, table: str) -> None:
-        """Drop a table of the store's schema if it exists.
-
-        On PostgreSQL with CASCADE: the temporary views that scoring left in
-        this session (:func:`segnb.models.to_ibis.score_table`) may read it.
-        """
-        cascade = " CASCADE" if self.db.dialect == "postgres" else ""
-        self.db.execute(f"DROP TABLE IF EXISTS {self.t(table)}{cascade}")
+        """Drop a member, score or list table (:attr:`data`) if it exists."""
+        self.data.drop(table)
 
     def ibis_table(self, table: str):
-        """An Ibis table for a table of the store's schema (a missing one is a StoreError)."""
-        try:
-            return self.con.table(table, database=self.schema)
-        except Exception as exc:  # the drivers' and Ibis's own "table not found"
-            raise StoreError(
-                f"the segment store has lost table {table!r} of schema {self.schema!r} "
-                f"({first_line(exc)}); refresh the segment to write it again"
-            ) from exc
+        """A lazy Ibis table of a member, score or list table (a missing one is a StoreError)."""
+        return self.data.table(table)
+
+    def meta_table(self, table: str):
+        """An Ibis table of a table of the store's own database (a dense-id table).
+
+        With a store file of its own it runs only inside :meth:`Database.session`.
+        """
+        database = (self.db.catalog, self.schema) if self.db.catalog else self.schema
+        with self.db.session():
+            return self.con.table(table, database=database)
 
     # -- generic rows ------------------------------------------------------------
 
@@ -213,6 +229,29 @@ class Store(Versions):
             )
         return [SegmentRecord.from_row(r) for r in rows]
 
+    def tables_in_use(self) -> set[str]:
+        """Member, score and side tables of kept versions, and the uploads' list tables."""
+        names: set[str] = set()
+        for row in self.db.dicts(
+            f"SELECT member_table, scores_table, extra FROM {self.t('versions')} WHERE NOT dropped"
+        ):
+            names.update(t for t in (row["member_table"], row["scores_table"]) if t)
+            names.update(_json(row["extra"]).get("tables", []))
+        for row in self.db.dicts(f"SELECT definition FROM {self.t('segments')}"):
+            listed = _json(row["definition"]).get("list_table")
+            if listed:
+                names.add(listed)
+        return names
+
+    def remove_orphans(self) -> list[str]:
+        """Remove data files no version or definition names (a killed write's); their names.
+
+        Runs in a session: while this process holds the store, no other
+        process is between writing a file and committing the version that names it.
+        """
+        with self.db.session():
+            return self.data.orphans(self.tables_in_use())
+
     # -- versions ----------------------------------------------------------------
 
     def version_rows(self, segment_id: int) -> list[VersionRecord]:
@@ -243,6 +282,37 @@ class Store(Versions):
 _GENERATIONS: dict[tuple[str, str], int] = {}
 
 
+#: the store's own DuckDB file, in the folder beside the warehouse
+STORE_FILE = "store.duckdb"
+
+
+def store_folder(warehouse: str) -> Path:
+    """The folder of the store of a DuckDB warehouse file: ``warehouse.segnb`` beside it."""
+    path = Path(warehouse)
+    return path.with_name(f"{path.stem}.segnb")
+
+
+def _folder(con: Any, schema: str, read_only: bool) -> Path | None:
+    """The store folder of a DuckDB warehouse file (None: the store is in the warehouse).
+
+    A read-only session on a warehouse whose store was never moved out of it
+    (segnb before 0.2) reads the store where it is.
+    """
+    warehouse = warehouse_file(con)
+    if warehouse is None:
+        return None
+    folder = store_folder(warehouse)
+    if read_only and not (folder / STORE_FILE).exists():
+        if legacy_version(con, schema):
+            return None
+        raise StoreError(
+            f"there is no segment store beside {warehouse!r} yet ({folder / STORE_FILE} is "
+            "missing), and this session is read-only; connect without read_only to create it"
+        )
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
 def _duckdb_key(con: Any, schema: str) -> tuple[str, str] | None:
     if getattr(con, "name", None) != "duckdb":
         return None
@@ -254,6 +324,14 @@ def _duckdb_key(con: Any, schema: str) -> tuple[str, str] | None:
         return None
     path = rows[0][0] if rows and rows[0][0] else f"memory:{id(con.con)}"
     return (str(path), schema)
+
+
+def _json(text: Any) -> dict[str, Any]:
+    try:
+        found = json.loads(text or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _literal(text: str) -> str:

@@ -59,6 +59,7 @@ class Versions:
 
     # provided by Store
     db: Any
+    data: Any
     keep_versions: int
     lock_wait: float
 
@@ -141,6 +142,11 @@ class Versions:
         segment's status becomes ``failed`` with the error, and the current
         version is unchanged.
         """
+        with self.db.session():
+            return self._write_version(row, build, as_of=as_of, kind=kind, extra=extra,
+                                       changes=changes)  # fmt: skip
+
+    def _write_version(self, row, build, *, as_of, kind, extra, changes) -> VersionRecord:
         seg_id, name, entity = row["id"], row["name"], row["entity"]
         run_id = self.start_run(row, kind, as_of)
         started = utcnow()
@@ -163,13 +169,12 @@ class Versions:
                     )
                 )
                 table = f"segnb_m_{seg_id}_{version}"
-                query = member_select(self, build(), entity, ids_table)
-                self.drop_table(table)
-                self.db.execute(f"CREATE TABLE {self.t(table)} AS {query}")
-                if self.db.scalar(f"SELECT count(*) FROM {self.t(table)} WHERE dense IS NULL"):
+                self.data.create(table, member_select(self, build(), entity, ids_table))
+                members = self.data.ref(table)
+                if self.db.scalar(f"SELECT count(*) FROM {members} WHERE dense IS NULL"):
                     extend_dense_ids(self, entity, table)
                 checkpoint("members_written")
-                size = int(self.db.scalar(f"SELECT count(*) FROM {self.t(table)}"))
+                size = int(self.db.scalar(f"SELECT count(*) FROM {members}"))
                 bitmap = bitmap_of_table(self, table)
                 details = extra(version, table) if extra is not None else {}
                 finished = utcnow()
