@@ -81,6 +81,12 @@ def test_voila_serves_the_report(server, browser, tmp_path):
         page.wait_for_selector(".segnb-insights-chart .main-svg", timeout=90_000)
         assert page.locator("h1.segnb-title").inner_text().startswith("loyal")
         assert "active_buyers & members" in page.locator("pre.segnb-rule").inner_text()
+        # a segment that is not there: a short notice, never a traceback
+        page.goto(server.url + "?segment=active_buyer", timeout=90_000)
+        page.get_by_text("This report cannot be shown").wait_for(timeout=90_000)
+        assert page.get_by_text("did you mean 'active_buyers'").count() == 1
+        assert page.get_by_text("Traceback").count() == 0
+        assert page.get_by_text("There was an error").count() == 0
     finally:
         page.close()
 
@@ -101,6 +107,13 @@ def test_the_static_page_shows_the_same(report_warehouse, jupyter_env, browser, 
         keep(shot)
     finally:
         page.close()
+
+
+def test_nothing_is_served_for_a_segment_that_is_not_there(report_warehouse, jupyter_env):
+    with pytest.raises(ReportError, match="did you mean 'active_buyers'"):
+        serve("active_buyer", url=f"duckdb:///{report_warehouse}")
+    with pytest.raises(ReportError, match="cannot be made: no DuckDB warehouse"):
+        serve("active_buyers", url="duckdb:///nowhere/w.duckdb")
 
 
 def test_a_server_that_cannot_start_says_why(report_warehouse, jupyter_env, server):

@@ -192,3 +192,28 @@ def test_cli_report_calls_one_function(monkeypatch, tmp_path, capsys):
     name, kwargs = seen["serve"]
     assert name is None and kwargs["overview"] and kwargs["port"] == 8899
     assert kwargs["open_browser"]
+
+
+def test_cli_report_checks_before_it_serves(report_warehouse, capsys):
+    url = f"duckdb:///{report_warehouse}"
+    assert cli.main(["report", "active_buyer", "--url", url]) == 2  # nothing is served
+    err = capsys.readouterr().err
+    assert "did you mean 'active_buyers'" in err and "Traceback" not in err
+    assert cli.main(["report", "active_buyers", "--url", "duckdb:///nowhere.duckdb"]) == 2
+    assert "no DuckDB warehouse" in capsys.readouterr().err
+
+
+def test_a_report_that_cannot_be_made_is_a_notice():
+    from segnb.errors import SegmentNotFoundError
+    from segnb.reports.notice import Notice, viewable
+
+    def missing(name):
+        raise SegmentNotFoundError(f"no segment named {name!r}")
+
+    page = viewable(missing, "vip")
+    assert isinstance(page, Notice) and page.header().data == {"error": "no segment named 'vip'"}
+    assert "cannot be shown" in page.header()._repr_html_()
+    assert page.insights()._repr_html_() == "" and page.sizes().data == {}
+    page.close()
+    with pytest.raises(AttributeError):
+        page.nothing_like_this  # noqa: B018

@@ -187,3 +187,46 @@ except segnb.StoreBusyError as exc:
     finally:
         holder.close()
     assert isinstance(WarehouseError("x"), segnb.SegnbError)
+
+
+def test_a_store_inside_the_warehouse_moves_to_its_own_file(warehouse, tmp_path, monkeypatch):
+    """A warehouse whose store segnb 0.1 kept inside it: the first session copies it out."""
+    import shutil
+
+    import ibis
+
+    from segnb.store import store as store_module
+
+    path = tmp_path / "old.duckdb"
+    shutil.copy(warehouse, path)
+    ids_csv = tmp_path / "ids.csv"
+    ids_csv.write_text("user_id\n1\n2\n3\n999999999\n")
+    with monkeypatch.context() as m:  # the 0.1 layout: the store's tables in the warehouse
+        m.setattr(store_module, "_folder", lambda con, schema, read_only: None)
+        old = segnb.connect(ibis.duckdb.connect(str(path)))
+        old.open_store(owner="tester")
+        buyers = old.create_segment("buyers", BUYERS, as_of=AS_OF)
+        buyers.refresh(as_of=AS_OF - datetime.timedelta(days=1))
+        listed = old.upload("listed", ids_csv)
+        before = {
+            "buyers": set(buyers.members().to_pyarrow().column(0).to_pylist()),
+            "listed": set(listed.members().to_pyarrow().column(0).to_pylist()),
+            "bitmap": set(buyers.bitmap()), "ids": (buyers.id, listed.id),
+        }  # fmt: skip
+        old.con.disconnect()
+    assert not (tmp_path / "old.segnb").exists()
+    ws = segnb.connect(str(path))
+    ws.open_store(owner="tester")
+    buyers, listed = ws.segment("buyers"), ws.segment("listed")
+    assert (buyers.id, listed.id) == before["ids"] and list(buyers.history()["version"]) == [1, 2]
+    assert set(buyers.members().to_pyarrow().column(0).to_pylist()) == before["buyers"]
+    assert set(listed.members().to_pyarrow().column(0).to_pylist()) == before["listed"]
+    assert set(buyers.bitmap()) == before["bitmap"] and buyers.verify(sorted(before["buyers"])[0])
+    assert listed.unmatched().count().execute() == 1
+    assert ws.create_segment("later", BUYERS, as_of=AS_OF).id > max(before["ids"])  # sequences go on
+    listed.refresh()  # the upload's list came along
+    assert (tmp_path / "old.segnb" / "store.duckdb").exists()
+    assert ws.store.db.scalar(f"SELECT count(*) FROM {ws.store.t('adopted')}") == 1
+    again = segnb.connect(str(path))  # copied once: a second session finds it done
+    again.open_store(owner="tester")
+    assert [s.name for s in again.segments()] == ["buyers", "later", "listed"]

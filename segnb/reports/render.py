@@ -101,11 +101,16 @@ def check_report(
     mean"), so ``segnb report`` says it in the terminal and serves nothing.
     """
     _template(segment, overview)
-    target = Target.resolve(url, catalog, schema=schema, cwd=cwd)
-    ws = open_workspace(target.url, target.catalog, target.schema)
+    try:
+        target = Target.resolve(url, catalog, schema=schema, cwd=cwd)
+        ws = open_workspace(target.url, target.catalog, target.schema)
+    except SegnbError as exc:
+        raise ReportError(f"the report cannot be made: {exc}") from None
     try:
         if segment is not None:
             ws.segment(segment)
+    except SegnbError as exc:
+        raise ReportError(str(exc)) from None
     finally:
         with contextlib.suppress(Exception):
             ws.con.disconnect()

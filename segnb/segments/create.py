@@ -47,7 +47,6 @@ def _free(ctx: Context, name: str) -> None:
         )
 
 
-@held
 def create_with(
     ctx: Context, method: str, name: str, *, as_of: Any = None, entity: Any = None, **kw: Any
 ) -> dict[str, Any]:

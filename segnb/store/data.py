@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ from segnb.store.database import quote
 __all__ = ["ParquetTables", "SchemaTables"]
 
 _NAME = re.compile(r"^segnb_[A-Za-z0-9_]+$")
+#: seconds an upload's list file may wait for its segment's row before it counts as lost
+LIST_GRACE = 3600.0
 #: member (m), score (s), unmatched (u) and list (l) tables
 _DATA = re.compile(r"^segnb_[msul]_[A-Za-z0-9_]+$")
 
@@ -133,11 +136,12 @@ class ParquetTables(SchemaTables):
         part = final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}")
         db = self.store.db
         try:
-            db.raw.execute(f"COPY ({select}) TO {_literal(str(part))} (FORMAT parquet)")
-            with open(part, "rb") as handle:
-                os.fsync(handle.fileno())
-            new = not final.exists()
-            os.replace(part, final)
+            with db.session():  # a partial file exists only while its writer holds the store
+                db.raw.execute(f"COPY ({select}) TO {_literal(str(part))} (FORMAT parquet)")
+                with open(part, "rb") as handle:
+                    os.fsync(handle.fileno())
+                new = not final.exists()
+                os.replace(part, final)
         except Exception as exc:
             with contextlib.suppress(OSError):
                 part.unlink()
@@ -150,15 +154,27 @@ class ParquetTables(SchemaTables):
         self.store.db.after_commit(lambda: _remove(path))
 
     def orphans(self, known: set[str]) -> list[str]:
-        """Remove the files ``known`` does not name, and partial files; their names."""
+        """Remove the files ``known`` does not name, and partial files; their names.
+
+        Member, score and unmatched files are written only while a version
+        is written, holding the store: under the store's lock, one that no
+        version names is a killed write's. An upload's list file is written
+        before its segment is recorded, so it goes only once an hour old.
+        """
         if not self.folder.is_dir():
             return []
         gone = []
         for path in self.folder.iterdir():
             stem = path.name[: -len(".parquet")] if path.name.endswith(".parquet") else None
-            if path.name.startswith(".segnb_") or (stem and _NAME.match(stem) and stem not in known):
-                _remove(path)
-                gone.append(path.name)
+            if stem and (stem in known or not _DATA.match(stem)):
+                continue
+            if not stem and not path.name.startswith(".segnb_"):
+                continue  # not ours
+            young = time.time() - path.stat().st_mtime < LIST_GRACE
+            if (stem or path.name[1:]).startswith("segnb_l_") and young:
+                continue
+            _remove(path)
+            gone.append(path.name)
         return gone
 
 
