@@ -12,6 +12,7 @@ from segnb.demo import warehouse
 from segnb.errors import SegnbError
 from segnb.refresh import due, runs, schedule, session
 from segnb.reports import render
+from segnb.store.store import remove_store
 
 __all__ = ["build_parser", "main"]
 
@@ -186,6 +187,8 @@ def run_demo(args: argparse.Namespace) -> str:
         progress=not args.quiet and sys.stderr.isatty(),
         overwrite=args.force,
     )
+    if args.force:
+        remove_store(info.path)  # the segments of the replaced data go with it
     return (
         f"wrote {info.path}: {info.users:,} users, {info.days} days ending {info.end} "
         f"in {info.seconds:.1f}s\n"

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import segnb
 from segnb import cli
 
 
@@ -160,3 +161,17 @@ def test_demo_then_estimate_end_to_end(tmp_path):
         [*run, "catalog"], cwd=tmp_path, capture_output=True, text=True, check=True
     )
     assert "trade_cnt_7d" in catalog.stdout and "purchase" in catalog.stdout
+
+
+def test_demo_force_starts_a_fresh_store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["demo", "--path", "w.duckdb", "--users", "300", "--days", "3", "--quiet"]) == 0
+    ws = segnb.connect("w.duckdb")
+    ws.open_store(owner="tester")
+    ws.create_segment("old", "count(purchase, T-2..T) >= 1")
+    assert (tmp_path / "w.segnb" / "store.duckdb").exists()
+    args = ["demo", "--path", "w.duckdb", "--users", "200", "--days", "3", "--quiet", "--force"]
+    assert cli.main(args) == 0  # while a session is still connected to the old one
+    fresh = segnb.connect("w.duckdb")
+    fresh.open_store(owner="tester")
+    assert list(fresh.segments()) == []

@@ -16,6 +16,7 @@ from segnb.hints import closest
 from segnb.magics.command import Command, Host
 from segnb.magics.results import ConnectionResult, Note
 from segnb.magics.verbs import SEGNB_VERBS
+from segnb.store.store import remove_store
 from segnb.workspace import Workspace
 
 __all__ = ["HANDLERS", "connect_to"]
@@ -129,6 +130,8 @@ def demo(m: Host, cmd: Command) -> ConnectionResult:
             overwrite=bool(cmd["force"]),
             progress=bool(m.settings.feedback),  # a text bar: nothing left behind in the notebook
         )
+        if cmd["force"]:
+            remove_store(info.path)  # the segments of the replaced data go with it
         m.note(
             f"segnb: wrote {info.users:,} users and {info.days} days of tags and events "
             f"ending {info.end} in {info.seconds:.1f}s"

@@ -21,6 +21,8 @@ Examples
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -290,6 +292,19 @@ def store_folder(warehouse: str) -> Path:
     """The folder of the store of a DuckDB warehouse file: ``warehouse.segnb`` beside it."""
     path = Path(warehouse)
     return path.with_name(f"{path.stem}.segnb")
+
+
+def remove_store(warehouse: str | os.PathLike) -> bool:
+    """Delete the store beside a DuckDB warehouse file (its segments go); whether there was one.
+
+    For a warehouse that is replaced (``segnb demo --force``): its segments
+    described the data that is gone.
+    """
+    folder = store_folder(os.fspath(warehouse))
+    if not folder.is_dir():
+        return False
+    shutil.rmtree(folder, ignore_errors=True)
+    return True
 
 
 def _folder(con: Any, schema: str, read_only: bool) -> Path | None:
