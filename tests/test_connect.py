@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import time
 
 import ibis
 import pytest
@@ -80,10 +81,12 @@ def test_locked_duckdb_file_names_the_file(tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "ready"
+        start = time.monotonic()
         with pytest.raises(WarehouseError) as info:
-            open_backend(f"duckdb:///{path}")
-        assert "locked by another process" in str(info.value)
-        assert str(path) in str(info.value)
+            open_backend(f"duckdb:///{path}", wait=0.3)
+        assert time.monotonic() - start >= 0.3  # it waited, a bounded time
+        assert f"in use by PID {holder.pid} (-c" in str(info.value)
+        assert str(path) in str(info.value) and "let that program finish" in str(info.value)
     finally:
         holder.communicate("")
 

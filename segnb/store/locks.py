@@ -55,6 +55,7 @@ def describe(pid: int | None) -> str:
         if words[:1] == ["-m"]:
             words = words[1:]
     program = " ".join(Path(w).name if i == 0 else w for i, w in enumerate(words))
+    program = " ".join(program.split())
     return f"PID {pid} ({program[:80]})" if program else f"PID {pid}"
 
 
