@@ -61,8 +61,20 @@ class BehaviourChecks:
         self.measure(node)
 
     def visit_DidSequence(self, node: b.DidSequence) -> None:
-        for step in node.steps:
+        first = None
+        for i, step in enumerate(node.steps):
             self.visit(step)
+            source = self.source_of(step)
+            if first is None:
+                first = source
+            elif source.table != first.table:
+                self.fail(
+                    RuleTypeError,
+                    f"the steps of a sequence are events of one events table: {step.event} is in "
+                    f"{source.table}, {node.steps[0].event} in {first.table}",
+                    part_span(node, "events", i),
+                    hint="test events of other tables with their own did(…)",
+                )
 
     def source_of(self, node):
         return self.event_source(node.event, part_span(node, "event"))
