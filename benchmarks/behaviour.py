@@ -6,7 +6,8 @@ Usage::
 
     python benchmarks/behaviour.py --users 1000000 --days 30 --path /tmp/w1m.duckdb
 
-Part 1 prints, per condition kind, segnb's time (``ws.estimate``: parse,
+Part 1 prints, per condition kind (a sequence with a gap against the self-join
+written by hand), segnb's time (``ws.estimate``: parse,
 compile, run), the hand-written SQL's time, their ratio, and checks that both
 count the same entities. Part 2 runs the two shapes a sequence can take,
 written by hand: window functions over the steps' events (what segnb
@@ -142,7 +143,11 @@ def main() -> None:
     cases = {k: (rule, sql.format(**dates)) for k, (rule, sql) in KINDS.items()}
     for name, (steps, gap, back) in SEQUENCES.items():
         rule = f"did({' then '.join(steps)} within {gap}, T-{back}..T)"
-        cases[f"did(… then …) {name}"] = (rule, window_sql(steps, _unit(gap), day(-back), day(1)))
+        # segnb compiles a sequence with a gap to the self-join (it measured faster)
+        cases[f"did(… then …) {name}"] = (
+            rule,
+            self_join_sql(steps, _unit(gap), day(-back), day(1)),
+        )
     for name, (rule, sql) in cases.items():
         ours, theirs, n_ours, n_theirs = interleaved(
             lambda r=rule: ws.estimate(r, as_of=as_of),

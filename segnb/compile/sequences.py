@@ -1,7 +1,11 @@
 """Ordered sequences, ``did(a then b then c within g, window)``, as window functions.
 
-The query shape (chosen by ``benchmarks/sequences.py``: on the demo at 1M
-users it beat a self-join restricted to the same events and window)::
+Two shapes, measured against each other by ``benchmarks/behaviour.py`` on
+the demo at 1M users x 30 days. With a gap (``within``) the self-join of the
+steps' events, bounded by the gap (:func:`sequence_members_joined`), was the
+faster (2 steps within 2h over 7 days: 1.2 s against 3.0 s); without a gap a
+self-join has no bound and grows with the square of the events per entity,
+so it stays window functions (:func:`sequence_members`)::
 
     steps  = SELECT id, ts, max(event = 'a' AND filter_a) AS s1, … FROM events
              WHERE event IN ('a', 'b', 'c') AND ts in the window
@@ -34,7 +38,7 @@ from segnb.catalog.model import Catalog, EventSource
 from segnb.compile.time import day_range
 from segnb.lang.behaviour import DidSequence
 
-__all__ = ["sequence_members"]
+__all__ = ["sequence_members", "sequence_members_joined"]
 
 
 def sequence_members(
@@ -96,3 +100,47 @@ def sequence_members(
         grouped = grouped.mutate(_good=good).drop("_next")
     members = grouped.filter(grouped._good).select(grouped._id).distinct()
     return members.rename({source.id: "_id"})
+
+
+def sequence_members_joined(
+    catalog: Catalog,
+    source: EventSource,
+    node: DidSequence,
+    start: datetime.date,
+    end: datetime.date,
+    *,
+    zone: Any,
+    where: Callable[[Any, ibis.Table], Any],
+) -> ibis.Table:
+    """:func:`sequence_members` as a self-join: each step joined to the previous one's events
+    strictly after them and within the gap (the shape for sequences with ``within``)."""
+    t = catalog.table(source.table)
+    scan = [day_range(t[source.time], start, end, zone)]
+    if source.name is not None:
+        scan.insert(0, t[source.name].isin(list(dict.fromkeys(node.events))))
+    rows = t.filter(*scan)
+    gap = ibis.interval(minutes=node.gap_minutes)
+    joined = None
+    for i, step in enumerate(node.steps):
+        keep = [] if source.name is None else [rows[source.name] == step.event]
+        if step.where is not None:
+            keep.append(where(step.where, rows))
+        moment = rows[source.time]
+        if moment.type().is_date():
+            moment = moment.cast("timestamp")
+        part = (rows.filter(*keep) if keep else rows).select(
+            **{f"_id{i}": rows[source.id], f"_ts{i}": moment}
+        )
+        if joined is None:
+            joined = part
+            continue
+        before = joined[f"_ts{i - 1}"]
+        joined = joined.join(
+            part,
+            [
+                joined._id0 == part[f"_id{i}"],
+                part[f"_ts{i}"] > before,
+                part[f"_ts{i}"] <= before + gap,
+            ],
+        ).select(_id0=joined._id0, **{f"_ts{i}": part[f"_ts{i}"]})
+    return joined.select(**{source.id: joined._id0}).distinct()
