@@ -16,6 +16,14 @@ Semantics (SPEC §3 and the compiler's contract):
   tz-aware times);
 - ``count``/``sum`` take the named events whose day (in ``tz`` for tz-aware
   times) is in the window and whose filter is true; both are 0 without events.
+- ``first``/``last`` are the earliest/latest time of those events (compared
+  by calendar day), ``days_since`` is T minus the day of the latest up to T;
+  ``avg``/``min``/``max`` of the field's present values; all unknown without
+  events. ``distinct`` counts present values, ``active_days`` days: 0 without.
+  A window left out is every day up to T.
+- ``did(a then b … within g, w)``: a search over the entity's events in the
+  window for steps at strictly increasing times, each at most ``g`` after the
+  previous one.
 """
 
 from __future__ import annotations
@@ -25,9 +33,11 @@ import operator
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from segnb.catalog.model import Catalog, Entity
+from segnb.lang import behaviour as b
 from segnb.lang import nodes as r
 
 __all__ = ["Oracle"]
@@ -119,6 +129,8 @@ class Oracle:
         if isinstance(node, r.Did):
             count = self.events(node.event, node.window, node.where, None)
             return (count >= 1).astype("boolean")
+        if isinstance(node, b.DidSequence):
+            return self.sequence(node)
         if isinstance(node, r.InSegment):
             if node.name not in self.segments:
                 raise KeyError(f"oracle has no members for segment {node.name!r}")
@@ -163,6 +175,17 @@ class Oracle:
             return self.events(node.event, node.window, node.where, None)
         if isinstance(node, r.Sum):
             return self.events(node.event, node.window, node.where, node.field)
+        if isinstance(node, (b.First, b.Last, b.DaysSince, b.Avg, b.Min, b.Max)):
+            return self.extreme(node)
+        if isinstance(node, b.Distinct):
+            rows, source = self.event_rows(node.event, node.window, node.where)
+            per_id = rows.groupby(source.id)[node.field].nunique()
+            return per_id.reindex(self.ids, fill_value=0).astype(float)
+        if isinstance(node, b.ActiveDays):
+            rows, source = self.event_rows(node.event, node.window, node.where)
+            days = self.days(rows[source.time])
+            per_id = days.groupby(rows[source.id]).nunique()
+            return per_id.reindex(self.ids, fill_value=0).astype(float)
         if isinstance(node, r.Score):
             scores = self.scores[node.name]
             return pd.Series([scores.get(i) for i in self.ids], index=self.ids, dtype="Float64")
@@ -206,6 +229,87 @@ class Oracle:
         grouped = rows.groupby(source.id)
         per_id = grouped.size() if field is None else grouped[field].sum(min_count=0)
         return per_id.reindex(self.ids, fill_value=0).astype(float)
+
+    def event_rows(self, event: str, window: r.Window | None, where: r.Node | None):
+        """The rows of ``event`` in ``window`` (every day up to T when None) passing ``where``."""
+        source = self.event_source(event)
+        frame = self.frames[source.table]
+        day = self.column_days(source.table, source.time)
+        last = self.as_of if window is None else self.literal(window.end)
+        keep = day <= last
+        if window is not None:
+            keep &= day >= self.literal(window.start)
+        if source.name is not None:
+            keep &= frame[source.name] == event
+        rows = frame[keep.fillna(False).astype(bool)]
+        if where is not None:
+            rows = rows[self.passes(rows, where)]
+        return rows, source
+
+    def passes(self, rows: pd.DataFrame, where: r.Node) -> pd.Series:
+        outer, self.rows = self.rows, rows
+        try:
+            return self.cond(where).fillna(False).astype(bool)
+        finally:
+            self.rows = outer
+
+    def extreme(self, node) -> pd.Series:
+        """first/last/days_since (of the time) and avg/min/max (of a field): unknown if none."""
+        rows, source = self.event_rows(node.event, getattr(node, "window", None), node.where)
+        if isinstance(node, (b.First, b.Last, b.DaysSince)):
+            times = rows[source.time]
+            if not pd.api.types.is_datetime64_any_dtype(times.dtype):
+                times = pd.to_datetime(times)
+            grouped = times.groupby(rows[source.id])
+            per_id = grouped.min() if isinstance(node, b.First) else grouped.max()
+            per_id = per_id.reindex(self.ids)
+            if not isinstance(node, b.DaysSince):
+                return per_id
+            days = self.days(per_id)
+            return pd.Series(
+                [pd.NA if pd.isna(d) else (self.as_of - d).days for d in days],
+                index=self.ids,
+                dtype="Float64",
+            )
+        values = rows[node.field].astype("Float64").groupby(rows[source.id])
+        how = {b.Avg: "mean", b.Min: "min", b.Max: "max"}[type(node)]
+        return getattr(values, how)().reindex(self.ids).astype("Float64")
+
+    def sequence(self, node: b.DidSequence) -> pd.Series:
+        """True where the entity's events hold the steps in order (a depth-first search)."""
+        source = self.event_source(node.steps[0].event)
+        frame = self.frames[source.table]
+        day = self.column_days(source.table, source.time)
+        keep = (day >= self.literal(node.window.start)) & (day <= self.literal(node.window.end))
+        rows = frame[keep.fillna(False).astype(bool)]
+        gap = None if node.gap_minutes is None else np.timedelta64(node.gap_minutes, "m")
+        hits = []
+        for step in node.steps:
+            mask = pd.Series(True, index=rows.index)
+            if source.name is not None:
+                mask &= rows[source.name] == step.event
+            if step.where is not None:
+                mask &= self.passes(rows, step.where)
+            hits.append(mask.to_numpy())
+        times = pd.to_datetime(rows[source.time])
+        if isinstance(times.dtype, pd.DatetimeTZDtype):
+            times = times.dt.tz_convert("UTC").dt.tz_localize(None)
+        found = set()
+        for entity, index in rows.groupby(source.id).indices.items():
+            at = times.to_numpy()[index]
+            steps = [sorted(at[h[index]]) for h in hits]
+
+            def search(i: int, prev, steps=steps) -> bool:
+                for t in steps[i]:
+                    if prev is not None and (t <= prev or (gap is not None and t > prev + gap)):
+                        continue
+                    if i == len(steps) - 1 or search(i + 1, t, steps):
+                        return True
+                return False
+
+            if search(0, None):
+                found.add(entity)
+        return pd.Series(self.ids.isin(list(found)), index=self.ids).astype("boolean")
 
     def event_source(self, event: str):
         for source in self.entity.events:

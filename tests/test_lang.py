@@ -21,7 +21,8 @@ from segnb.lang.visitor import NodeVisitor
 ALL_KINDS = [
     "Today", "DateLiteral", "Window", "Tag", "Attribute", "EventField", "Change", "Count", "Sum",
     "Score", "Compare", "In", "Between", "IsNull", "Truth", "Did", "InSegment", "And", "Or", "Not",
-    "SegmentRef", "SetOp",
+    "SegmentRef", "SetOp", "First", "Last", "DaysSince", "Avg", "Min", "Max", "Distinct",
+    "ActiveDays", "Step", "DidSequence",
 ]  # fmt: skip
 
 
@@ -37,14 +38,19 @@ def test_every_node_kind_registers_itself():
 def test_node_kinds_by_group():
     names = lambda base: [k.__name__ for k in node_kinds(base)]  # noqa: E731
     assert names(r.DateRef) == ["Today", "DateLiteral"]
-    assert names(r.Operand) == ["Tag", "Attribute", "EventField", "Change", "Count", "Sum", "Score"]
+    assert names(r.Operand) == [
+        "Tag", "Attribute", "EventField", "Change", "Count", "Sum", "Score",
+        "First", "Last", "DaysSince", "Avg", "Min", "Max", "Distinct", "ActiveDays",
+    ]  # fmt: skip
     assert names(r.SetExpr) == ["SegmentRef", "SetOp"]
     assert names(r.Condition) == [
-        "Compare", "In", "Between", "IsNull", "Truth", "Did", "InSegment", "And", "Or", "Not"
+        "Compare", "In", "Between", "IsNull", "Truth", "Did", "InSegment", "And", "Or", "Not",
+        "DidSequence",
     ]  # fmt: skip
     entity_level = [k.__name__ for k in node_kinds() if k.entity_level]
     assert entity_level == [
-        "Tag", "Attribute", "Change", "Count", "Sum", "Score", "Did", "InSegment"
+        "Tag", "Attribute", "Change", "Count", "Sum", "Score", "Did", "InSegment",
+        "First", "Last", "DaysSince", "Avg", "Min", "Max", "Distinct", "ActiveDays", "DidSequence",
     ]  # fmt: skip
 
 

@@ -91,6 +91,15 @@ def test_rule_names_in_a_cell(shell):
     assert body("count(purchase, T-6..T) >= 2\nand not is_bl") == {"is_black_list": "tag"}
     assert body("city = 'x' an") == {"and": "keyword"}
     assert "count(" in body("c")
+    # the behaviour functions and sequences
+    assert body("first(pur") == {"purchase": "event"}
+    assert body("days_since(lo") == {"login": "event"}
+    assert body("avg(purchase.am") == {"amount": "field"}
+    assert body("distinct(purchase.ind") == {"industry": "field"}
+    assert body("did(view_product then add") == {"add_cart": "event"}
+    assert body("did(view_product then purchase where ind") == {"industry": "field"}
+    assert body("did(add_cart then purchase wi") == {"within": "keyword"}
+    assert "active_days(" in body("act")
 
 
 def test_enum_values_in_strings(shell):

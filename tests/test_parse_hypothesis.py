@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from segnb.errors import SegnbError
+from segnb.lang import behaviour as b
 from segnb.lang import nodes as r
 from segnb.lang.parse import is_set_expression, parse, parse_rule, parse_sets
 from segnb.lang.text import to_text
@@ -33,6 +34,8 @@ TOKENS = [
     "city", "trade_cnt_7d", "is_black_list", "register_time", "channel", "is_member",
     "purchase", "amount", "industry", "vip", "cty", "purchse",
     "count", "sum", "did", "change", "score", "in_segment",
+    "first", "last", "days_since", "avg", "min", "max", "distinct", "active_days",
+    "then", "within", "1d", "2h", "30m", "2", "day", "login", "add_cart",
     "and", "or", "not", "in", "between", "is", "null", "true", "false", "where", "T", "AND",
     "(", ")", ",", ".", "..", "@", "=", "!=", "<>", "<", "<=", ">", ">=", "==", "=>",
     "&", "|", "-", "+", "&&", "||", "!", ";",
@@ -181,8 +184,26 @@ wheres = st.one_of(st.none(), filters)
 def _operand(kind):
     options = [st.builds(r.Tag, st.sampled_from(TAGS[kind]), st.one_of(st.none(), daterefs))]
     options.append(st.sampled_from(ATTRIBUTES[kind]).map(r.Attribute))
+    events = st.sampled_from(EVENTS)
+    maybe_windows = st.one_of(st.none(), windows())
+    if kind == "datetime":
+        options += [st.builds(cls, events, maybe_windows, wheres) for cls in (b.First, b.Last)]
     if kind == "number":
-        events = st.sampled_from(EVENTS)
+        options += [
+            st.builds(b.DaysSince, events, wheres),
+            *[
+                st.builds(cls, events, st.just("amount"), maybe_windows, wheres)
+                for cls in b.FIELD_AGGREGATES
+            ],
+            st.builds(
+                b.Distinct,
+                events,
+                st.sampled_from(FIELDS["enum"] + FIELDS["number"]),
+                windows(),
+                wheres,
+            ),
+            st.builds(b.ActiveDays, events, windows(), wheres),
+        ]
         options += [
             st.builds(r.Change, st.sampled_from(TAGS["number"]), daterefs, daterefs),
             st.builds(r.Count, events, windows(), wheres),
@@ -197,6 +218,14 @@ conditions = st.recursive(
         *_leaves(_operand, ("enum", "boolean", "datetime", "number")),
         st.builds(r.Did, st.sampled_from(EVENTS), windows(), wheres),
         st.builds(r.InSegment, names),
+        st.builds(
+            b.DidSequence,
+            st.lists(
+                st.builds(b.Step, st.sampled_from(EVENTS), wheres), min_size=2, max_size=4
+            ).map(tuple),
+            windows(),
+            st.one_of(st.none(), st.sampled_from(["1d", "2h", "30m", "90m", "3650d"])),
+        ),
     ),
     _combine,
     max_leaves=8,

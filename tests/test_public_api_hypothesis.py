@@ -26,6 +26,8 @@ TOKENS = [
     "T-6..T", "2025-03-01..2025-03-31", "9999-12-31", "0001-01-01", "99999999999999999999999",
     "1e308", "-0", "'Shenzhen'", '"x"', "'\x00'", "'\udcff'", "\x00", "\udcff", "#", "\n", " ",
     "where ", "industry", "@", "vip", "&", "|", "-", "..", "true", "false", "null", "`",
+    "first(", "last(", "days_since(", "avg(", "min(", "max(", "distinct(", "active_days(",
+    "purchase.industry", " then ", "add_cart", " within ", "1d", "2h", "30m", "0m", "99999999d",
 ]  # fmt: skip
 HOSTILE = st.characters(codec=None, categories=None)  # every code point, lone surrogates too
 

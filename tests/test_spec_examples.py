@@ -35,12 +35,26 @@ SPEC_EXAMPLES = [
     "count(purchase, T-29..T) = 0       # includes entities with no events at all",
     'channel in ("ads", "organic")',
 ]
+# SPEC §3, "More behaviour", verbatim.
+SPEC_EXAMPLES += [
+    "first(purchase) >= T-29                     # new buyers: first purchase ever within the last 30 days",
+    "first(purchase, T-89..T) <= T-60           # the first purchase inside a window (unknown if none there)",
+    "last(purchase) < T-89                       # lapsed: last purchase before that day (unknown if never)",
+    "days_since(login) > 14                      # T minus the day of the last login; unknown if never",
+    "avg(purchase.amount, T-29..T) > 50          # also min(...), max(...)",
+    "distinct(purchase.industry, T-89..T) >= 3   # number of distinct values",
+    "active_days(login, T-29..T) >= 10           # days with at least one event",
+    "did(view_product then add_cart then purchase within 1d, T-29..T)",
+    "not did(add_cart then purchase within 2h, T-6..T) and did(add_cart, T-6..T)  # abandoned carts",
+]
 # from the comment of the second example, and the rules of SPEC §4 and §5
 MORE_EXAMPLES = [
     "not is_black_list",
     "count(purchase, T-6..T) >= 2 and not is_black_list",
     "count(purchase, T-6..T) >= 2",
     "city = 'Shenzhen'",
+    "min(purchase.amount, T-29..T) < 20",
+    "max(purchase.amount where industry = 'Food & Beverages') > 100",
 ]
 STORE_EXAMPLES = ["in_segment(vip_q4)", "score(churn_risk) >= 0.8"]
 
@@ -55,6 +69,13 @@ SHIFTED = {
     ),
     "count(purchase, 2025-03-26..2025-04-01) >= 4": "count(purchase, 2025-03-18..2025-03-31) >= 2",
 }
+# The demo has 45 days of events: T-60 and T-89 are before them, so these move to T-30.
+SHIFTED.update(
+    {
+        SPEC_EXAMPLES[-8]: "first(purchase, T-89..T) <= T-30",
+        SPEC_EXAMPLES[-7]: "last(purchase) < T-30",
+    }
+)
 
 AS_OF = {
     "after": DEMO_END + datetime.timedelta(days=1),

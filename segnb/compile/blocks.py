@@ -38,6 +38,7 @@ from segnb.catalog.model import Catalog, EventSource, TagSource
 from segnb.compile.time import (
     before,
     day_range,
+    local_day,
     merge_spans,
     midnight,
     next_midnight,
@@ -45,10 +46,15 @@ from segnb.compile.time import (
 )
 from segnb.errors import CatalogError, InvalidValueError
 
-__all__ = ["MEASURE_KINDS", "Measure", "event_aggregates", "latest_snapshot", "snapshot_on"]
+__all__ = ["EVER", "MEASURE_KINDS", "Measure", "event_aggregates", "latest_snapshot", "snapshot_on"]
 
-#: what a measure computes over the events it keeps
-MEASURE_KINDS = ("count", "sum", "max")
+#: what a measure computes over the events it keeps: ``min``/``max`` of a field (of the time
+#: without one), ``mean`` of a field, ``distinct`` values of a field, active ``days``
+MEASURE_KINDS = ("count", "sum", "max", "min", "mean", "distinct", "days")
+#: the kinds that need the field they aggregate
+_FIELD_KINDS = ("sum", "mean", "distinct")
+#: the first day of the calendar: a window starting there reads "ever, up to its end"
+EVER = datetime.date.min
 
 
 def latest_snapshot(
@@ -118,11 +124,14 @@ class Measure:
     Parameters
     ----------
     kind
-        ``"count"`` (events), ``"sum"`` or ``"max"`` (of ``field``).
+        One of :data:`MEASURE_KINDS`: ``"count"`` (events), ``"sum"``, ``"mean"``,
+        ``"distinct"`` (of ``field``), ``"min"`` or ``"max"`` (of ``field``, else of the
+        time), ``"days"`` (distinct calendar days of the events, in ``zone``).
     event
         The event name.
     start, end
-        The window: first and last day, both included.
+        The window: first and last day, both included; a ``start`` of :data:`EVER`
+        reads every event up to ``end``.
     field
         The event field summed or maximised (``max`` of the time column when None).
     where
@@ -148,8 +157,8 @@ class Measure:
             raise InvalidValueError(
                 f"a measure is one of {', '.join(MEASURE_KINDS)}, not {self.kind!r}"
             )
-        if self.kind == "sum" and not self.field:
-            raise InvalidValueError("a sum measure needs the field it sums")
+        if self.kind in _FIELD_KINDS and not self.field:
+            raise InvalidValueError(f"a {self.kind} measure needs the field it reads")
 
 
 WhereFunction = Callable[[Any, ibis.Table], Any]
@@ -234,6 +243,14 @@ def event_aggregates(
             aggregates[alias] = rows.count(where=condition)
         elif m.kind == "sum":
             aggregates[alias] = rows[m.field].sum(where=condition)
+        elif m.kind == "mean":
+            aggregates[alias] = rows[m.field].mean(where=condition)
+        elif m.kind == "distinct":
+            aggregates[alias] = rows[m.field].nunique(where=condition)
+        elif m.kind == "days":
+            aggregates[alias] = local_day(rows[source.time], zone).nunique(where=condition)
+        elif m.kind == "min":
+            aggregates[alias] = rows[m.field or source.time].min(where=condition)
         else:
             aggregates[alias] = rows[m.field or source.time].max(where=condition)
     return rows.group_by(**{key: rows[source.id]}).aggregate(**aggregates)

@@ -89,10 +89,21 @@ class Possible(NodeVisitor):
     def visit_Score(self, node) -> str:
         return self._reads(node, _NULL)
 
+    def _unknown(self, node) -> str:  # first, last, days_since, avg, min, max: none without events
+        return self._reads(node, _NULL)
+
+    visit_First = visit_Last = visit_DaysSince = visit_Avg = visit_Min = visit_Max = _unknown
+
+    def _none(self, node) -> str:  # distinct values and active days: 0 without events
+        return self._reads(node, _ZERO)
+
+    visit_Distinct = visit_ActiveDays = _none
+
     def _free(self, node) -> str:  # reads no join: entity attributes, event fields, dates
         return _FREE
 
     visit_Attribute = visit_EventField = visit_Today = visit_DateLiteral = visit_Window = _free
+    visit_Step = _free
 
     # -- conditions -----------------------------------------------------------------
 
@@ -140,6 +151,9 @@ class Possible(NodeVisitor):
         return self._leaf(node.left, bool)
 
     def visit_Did(self, node) -> frozenset:
+        return self._at(self._reads(node, _ZERO), lambda zero: zero >= 1)
+
+    def visit_DidSequence(self, node) -> frozenset:  # no events of the steps: false
         return self._at(self._reads(node, _ZERO), lambda zero: zero >= 1)
 
     def visit_InSegment(self, node) -> frozenset:

@@ -27,13 +27,13 @@ from __future__ import annotations
 import datetime
 import functools
 import operator
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import ibis
 import ibis.expr.datatypes as dt
 
 from segnb.catalog.model import Catalog, Entity, EventSource, closest
+from segnb.compile.behaviour import BehaviourCompiler
 from segnb.compile.blocks import Measure, event_aggregates, latest_snapshot, snapshot_on
 from segnb.compile.fold import fold
 from segnb.compile.joins import COMPARE, possible_values
@@ -46,7 +46,9 @@ from segnb.compile.time import (
     next_midnight,
     time_zone,
 )
+from segnb.compile.values import Value as _Value
 from segnb.errors import NotAvailableError, RuleError, RuleTypeError, UnknownNameError
+from segnb.lang.behaviour import BEHAVIOUR_NODES, DidSequence
 from segnb.lang.nodes import (
     Attribute,
     Change,
@@ -119,15 +121,7 @@ def compile_rule(
     return RuleCompiler(catalog, ent, as_of=as_date(as_of), tz=tz, resolver=resolver).compile(rule)
 
 
-@dataclass(frozen=True)
-class _Value:
-    """A compiled operand: its Ibis expression and column type."""
-
-    expr: Any
-    dtype: dt.DataType
-
-
-class RuleCompiler(NodeVisitor):
+class RuleCompiler(BehaviourCompiler, NodeVisitor):
     """A visitor: one ``visit_<NodeClass>`` per rule node.
 
     :meth:`compile` first plans the joins the rule needs (tag snapshots, one
@@ -215,6 +209,7 @@ class RuleCompiler(NodeVisitor):
         snapshots: dict[tuple, list[str]] = {}
         measures: dict[tuple, list[Measure]] = {}
         scores: list[str] = []
+        plan: dict[tuple, Any] = {}  # sequences first: each its own subquery
         for node in walk(rule):
             if isinstance(node, Tag):
                 snapshots.setdefault(self.joins_of(node)[0], []).append(node.name)
@@ -223,14 +218,16 @@ class RuleCompiler(NodeVisitor):
                     raise RuleTypeError(f"change() needs a number tag; {node.tag!r} is not one")
                 for join in self.joins_of(node):
                     snapshots.setdefault(join, []).append(node.tag)
-            elif isinstance(node, (Count, Sum, Did)):
+            elif isinstance(node, DidSequence):
+                plan.setdefault(self._sequence_join(node), node)
+            elif isinstance(node, (Count, Sum, Did, *BEHAVIOUR_NODES)):
                 join, measure = self._measure(node)
                 bucket = measures.setdefault(join, [])
                 if measure not in bucket:
                     bucket.append(measure)
             elif isinstance(node, Score) and node.name not in scores:
                 scores.append(node.name)
-        plan = {}
+        plan = {join: self._sequence(node) for join, node in plan.items()}
         for join, tags in snapshots.items():
             plan[join] = self._snapshot(join, list(dict.fromkeys(tags)))
         for join, wanted in measures.items():
@@ -251,8 +248,10 @@ class RuleCompiler(NodeVisitor):
             return [self._tag_join(operand.name, operand.at)]
         if isinstance(operand, Change):
             return [self._tag_join(operand.tag, at) for at in (operand.start, operand.end)]
-        if isinstance(operand, (Count, Sum, Did)):
+        if isinstance(operand, (Count, Sum, Did, *BEHAVIOUR_NODES)):
             return [self._measure(operand)[0]]
+        if isinstance(operand, DidSequence):
+            return [self._sequence_join(operand)]
         if isinstance(operand, Score):
             return [("score", operand.name)]
         return []
@@ -289,12 +288,9 @@ class RuleCompiler(NodeVisitor):
         return rows.select(**columns), key
 
     def _measure(self, node: Count | Sum | Did) -> tuple[tuple, Measure]:
-        source = self.catalog.event_source(self.entity, node.event)
-        if source is None:
-            raise UnknownNameError(
-                f"{self.entity.name} has no event {node.event!r}",
-                suggestion=closest(node.event, self.catalog.event_names(self.entity)),
-            )
+        if isinstance(node, BEHAVIOUR_NODES):
+            return self._behaviour_measure(node)
+        source = self._event_source(node.event)
         field = None
         if isinstance(node, Sum):
             field = node.field

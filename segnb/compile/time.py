@@ -35,7 +35,9 @@ __all__ = [
     "as_date",
     "before",
     "day_range",
+    "days_between",
     "from_",
+    "local_day",
     "merge_spans",
     "midnight",
     "next_midnight",
@@ -160,6 +162,8 @@ def day_range(column, first: datetime.date, last: datetime.date, zone: Any):
     zone
         The segment's time zone (see :func:`midnight`).
     """
+    if first == datetime.date.min:  # a window that reads "ever, up to last"
+        return on_or_before(column, last, zone)
     dtype = column.type()
     if dtype.is_date():
         return (column >= first) & (column <= last)
@@ -203,3 +207,37 @@ def merge_spans(
         else:
             merged.append((start, end))
     return merged
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _wall_clock(zone: str, moment: dt.Timestamp(timezone="UTC")) -> dt.timestamp:
+    """DuckDB's and PostgreSQL's ``timezone(zone, timestamptz)``: the wall clock time there."""
+
+
+def zone_name(zone: Any) -> str:
+    """The IANA name of a time zone (a tzinfo or a name)."""
+    zone = time_zone(zone)
+    return getattr(zone, "key", None) or str(zone)
+
+
+def local_day(column, zone: Any):
+    """The calendar day of a date or timestamp value: tz-aware times in ``zone``.
+
+    Parameters
+    ----------
+    column
+        An Ibis date or timestamp value.
+    zone
+        The segment's time zone (a tzinfo or an IANA name).
+    """
+    dtype = column.type()
+    if dtype.is_date():
+        return column
+    if dtype.timezone is not None:
+        column = _wall_clock(zone_name(zone), column)
+    return column.cast("date")
+
+
+def days_between(first, day: datetime.date):
+    """Whole days from the date value ``first`` to ``day`` (``day - first``), as an integer."""
+    return ibis.literal(day).delta(first, unit="day")

@@ -26,6 +26,7 @@ from segnb.errors import RuleError, RuleTypeError, UnknownNameError
 from segnb.hints import closest
 from segnb.lang import hints
 from segnb.lang import nodes as r
+from segnb.lang.behaviour_check import BehaviourChecks
 from segnb.lang.nodes import value_kind
 from segnb.lang.text import quote_name, to_text, value_text
 from segnb.lang.tree import part_span
@@ -40,7 +41,12 @@ _KIND_PHRASE = {
     "boolean": "a boolean",
     "date": "a date",
 }
-_TYPE_PHRASE = {"number": "a number", "boolean": "a boolean", "datetime": "a datetime"}
+_TYPE_PHRASE = {
+    "number": "a number",
+    "boolean": "a boolean",
+    "datetime": "a datetime",
+    "date": "a date",
+}
 
 
 def resolve_entity(catalog: Catalog | None, entity: Entity | str | None) -> Entity:
@@ -124,10 +130,10 @@ def _needed(kind: str, field: Field | None) -> str:
         if field is not None and field.dtype.is_boolean():
             return "boolean"
         return "string"
-    return {"number": "number", "boolean": "boolean", "datetime": "date"}[kind]
+    return {"number": "number", "boolean": "boolean", "datetime": "date", "date": "date"}[kind]
 
 
-class Checker(NodeVisitor):
+class Checker(BehaviourChecks, NodeVisitor):
     """Names and types of a tree against a catalog: ``visit_<Node>`` per node kind.
 
     Conditions (:meth:`condition`) return nothing; operands (:meth:`operand`)
@@ -244,7 +250,7 @@ class Checker(NodeVisitor):
         left = to_text(node.left)
         word = "not in" if node.negated else "in"
         span = part_span(node, "keyword")
-        if kind in ("number", "datetime"):
+        if kind in ("number", "datetime", "date"):
             example = f"{left} between 5 and 20" if kind == "number" else f"{left} >= T-30"
             values = [v for v in node.values if value_kind(v) == value_kind(node.values[0])]
             if kind == "number" and all(value_kind(v) == "number" for v in values):
@@ -289,7 +295,7 @@ class Checker(NodeVisitor):
         message = f"{left} is {_type_phrase(kind, field)}, not a condition: compare it"
         if kind == "number":
             self.fail(RuleTypeError, message, node.span, suggestion=f"{left} >= 1")
-        example = f"{left} >= T-30" if kind == "datetime" else f'{left} = "…"'
+        example = f"{left} >= T-30" if kind in ("datetime", "date") else f'{left} = "…"'
         self.fail(RuleTypeError, message, node.span, hint=f"e.g. {example}, or {left} is not null")
 
     # -- operands -------------------------------------------------------------

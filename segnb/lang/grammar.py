@@ -13,6 +13,7 @@ from segnb.catalog.model import Entity
 from segnb.errors import RuleTypeError
 from segnb.lang import hints
 from segnb.lang import nodes as r
+from segnb.lang.calls import BEHAVIOUR_CALLS, BehaviourGrammar
 from segnb.lang.cursor import Cursor
 from segnb.lang.lex import Token, TokenKind
 from segnb.lang.text import FUNCTIONS, RESERVED, quote_name, quote_string, value_text
@@ -30,7 +31,7 @@ def _at(tok: Token) -> tuple[int, int]:
     return (tok.start, tok.end)
 
 
-class RuleParser(Cursor):
+class RuleParser(BehaviourGrammar, Cursor):
     """Conditions and operands; ``entity`` resolves bare names (a tag, else an attribute)."""
 
     NOT_OPERATORS = {"==": "=", "&&": "and", "&": "and", "||": "or", "|": "or", "!": "not"}
@@ -280,6 +281,8 @@ class RuleParser(Cursor):
                 )
             if fn in calls:
                 return calls[fn]()
+            if fn in BEHAVIOUR_CALLS:
+                return self.behaviour_call()
             if fn == "score":
                 return self.named_call(r.Score)
             if fn in ("did", "in_segment"):
@@ -403,14 +406,6 @@ class RuleParser(Cursor):
         parts = {"event": _at(event), "field": _at(field)}
         args = (event.value, field.value, window, where)
         return self.build(r.Sum, fn.start, rparen.end, *args, parts=parts)
-
-    def did(self) -> r.Did:
-        fn = self.take()
-        if self.event is not None:
-            self.fail("did() cannot be used inside a where filter", fn)
-        event, _, where, window, rparen = self.measure(fn)
-        parts = {"event": _at(event)}
-        return self.build(r.Did, fn.start, rparen.end, event.value, window, where, parts=parts)
 
     def change(self) -> r.Change:
         fn = self.take()

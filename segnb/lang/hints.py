@@ -81,6 +81,14 @@ def call_example(entity: Entity, fn: str) -> str:
         "sum": f"sum({event}.field, T-29..T)",
         "did": f"did({event}, T-6..T)",
         "change": f"change({quote_name(number)}, T-7, T-1)",
+        "first": f"first({event}) >= T-29",
+        "last": f"last({event}) < T-89",
+        "days_since": f"days_since({event}) > 14",
+        "avg": f"avg({event}.field, T-29..T) > 50",
+        "min": f"min({event}.field, T-29..T) > 50",
+        "max": f"max({event}.field, T-29..T) > 50",
+        "distinct": f"distinct({event}.field, T-89..T) >= 3",
+        "active_days": f"active_days({event}, T-29..T) >= 10",
     }
     return f"e.g. {examples.get(fn, fn + '(name)')}"
 

@@ -23,6 +23,7 @@ import re
 from typing import Any
 
 from segnb.errors import RuleError
+from segnb.lang import behaviour as b
 from segnb.lang import nodes as r
 from segnb.lang import tree
 from segnb.lang.dates import date_text
@@ -46,8 +47,11 @@ RESERVED = frozenset(
     {"and", "or", "not", "in", "between", "is", "null", "true", "false", "where", "t"}
 )
 #: Function names: keywords only when followed by ``(``.
-FUNCTIONS = ("count", "sum", "did", "change", "score", "in_segment")
-KEYWORDS = RESERVED | frozenset(FUNCTIONS)
+FUNCTIONS = ("count", "sum", "did", "change", "score", "in_segment", "first", "last",
+             "days_since", "avg", "min", "max", "distinct", "active_days")  # fmt: skip
+#: words of a sequence, ``did(a then b within 1d, …)``: names there are written quoted
+SEQUENCE_WORDS = ("then", "within")
+KEYWORDS = RESERVED | frozenset(FUNCTIONS) | frozenset(SEQUENCE_WORDS)
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
@@ -143,6 +147,43 @@ class Printer(NodeVisitor):
 
     def visit_Score(self, node: r.Score) -> str:
         return f"score({quote_name(node.name)})"
+
+    def behaviour(self, word: str, node: Any, field: str | None = None) -> str:
+        """``word(event[.field] [where filter][, window])``: the new behaviour functions."""
+        where = "" if node.where is None else f" where {self.visit(node.where)}"
+        dot = "" if field is None else "." + quote_name(field)
+        window = getattr(node, "window", None)
+        tail = "" if window is None else f", {self.visit(window)}"
+        return f"{word}({event_text(node.event)}{dot}{where}{tail})"
+
+    def visit_First(self, node: b.First) -> str:
+        return self.behaviour("first", node)
+
+    def visit_Last(self, node: b.Last) -> str:
+        return self.behaviour("last", node)
+
+    def visit_DaysSince(self, node: b.DaysSince) -> str:
+        return self.behaviour("days_since", node)
+
+    def visit_Avg(self, node: b.Avg) -> str:
+        return self.behaviour(node.word, node, node.field)
+
+    visit_Min = visit_Max = visit_Avg
+
+    def visit_Distinct(self, node: b.Distinct) -> str:
+        return self.behaviour("distinct", node, node.field)
+
+    def visit_ActiveDays(self, node: b.ActiveDays) -> str:
+        return self.behaviour("active_days", node)
+
+    def visit_Step(self, node: b.Step) -> str:
+        where = "" if node.where is None else f" where {self.visit(node.where)}"
+        return f"{event_text(node.event)}{where}"
+
+    def visit_DidSequence(self, node: b.DidSequence) -> str:
+        steps = " then ".join(self.visit(s) for s in node.steps)
+        within = "" if node.within is None else f" within {node.within}"
+        return f"did({steps}{within}, {self.visit(node.window)})"
 
     # -- conditions -----------------------------------------------------------
 

@@ -24,13 +24,20 @@ __all__ = ["SegnbCompleter"]
 _LINE_MAGIC = re.compile(r"(?<![%\w])%(segment|segnb)(?=\s|$)")
 _CELL_MAGIC = re.compile(r"\s*%%segment(?=\s|$)")
 _FRAGMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-FUNCTIONS = ("count(", "did(", "sum(", "change(", "in_segment(", "score(")
-KEYWORDS = ("and", "or", "not", "in", "between", "is", "null", "true", "false", "where")
-_EVENT_CALL = re.compile(r"\b(?:count|did|sum)\(\s*\Z")
-_EVENT_FIELD = re.compile(r"\bsum\(\s*([A-Za-z_]\w*)\.\Z")
+FUNCTIONS = ("count(", "did(", "sum(", "change(", "in_segment(", "score(", "first(", "last(",
+             "days_since(", "avg(", "min(", "max(", "distinct(", "active_days(")  # fmt: skip
+KEYWORDS = ("and", "or", "not", "in", "between", "is", "null", "true", "false", "where",
+            "then", "within")  # fmt: skip
+_EVENTS = r"count|did|sum|first|last|days_since|avg|min|max|distinct|active_days"
+_FIELDS = r"sum|avg|min|max|distinct"
+# an event after an event function's ( or after a sequence's then
+_EVENT_CALL = re.compile(rf"(?:\b(?:{_EVENTS})\(\s*|\bdid\([^()]*\bthen\s+)\Z")
+_EVENT_FIELD = re.compile(rf"\b(?:{_FIELDS})\(\s*([A-Za-z_]\w*)\.\Z")
 _SEGMENT_CALL = re.compile(r"\b(?:in_segment|score)\(\s*\Z")
 _TAG_CALL = re.compile(r"\bchange\(\s*\Z")
-_WHERE = re.compile(r"\b(?:count|did|sum)\(\s*([A-Za-z_]\w*)(?:\.\w+)?\s+where\b[^)]*\Z")
+_WHERE = re.compile(
+    rf"(?:\b(?:{_EVENTS})\(|\bthen)\s*([A-Za-z_]\w*)(?:\.\w+)?\s+where\b(?:(?!\bthen\b)[^)])*\Z"
+)
 _SETS_ONLY = re.compile(r"[\s\w&|()\-]*\Z")
 _COMPARE_VALUE = re.compile(r"([A-Za-z_]\w*)\s*(?:=|==|!=|<>)\s*\Z")
 _IN_VALUE = re.compile(

@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from segnb.catalog.model import Catalog, Entity, closest
 from segnb.errors import InvalidValueError, RuleError
+from segnb.lang.behaviour import BEHAVIOUR_NODES, DidSequence
 from segnb.lang.nodes import Attribute, Change, Count, Did, Node, Sum, Tag, walk
 from segnb.models._build import FeatureBuilder
 from segnb.models.kinds import KINDS, Feature
@@ -114,7 +115,8 @@ def label_columns(rule_trees: Iterable[Node | None]) -> set[str]:
     """Names of the tags, attributes and events that rules read.
 
     Features computed from these (a tag's value, an event's counts, sums and
-    recency in every window) are what the rules define a label with, so a
+    recency in every window; every event that a first/last, days_since, avg,
+    min, max, distinct, active_days or a sequence's step reads) are what the rules define a label with, so a
     model must not learn from them.
 
     Examples
@@ -132,8 +134,10 @@ def label_columns(rule_trees: Iterable[Node | None]) -> set[str]:
                 names.add(node.name)
             elif isinstance(node, Change):
                 names.add(node.tag)
-            elif isinstance(node, (Count, Sum, Did)):
+            elif isinstance(node, (Count, Sum, Did, *BEHAVIOUR_NODES)):
                 names.add(node.event)
+            elif isinstance(node, DidSequence):
+                names.update(node.events)
     return names
 
 

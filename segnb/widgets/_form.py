@@ -27,6 +27,7 @@ from typing import Any
 __all__ = [
     "COMPARE",
     "EVENT_OPS",
+    "FIELD_MEASURES",
     "MAX_CONDITIONS",
     "default_spec",
     "groups_text",
@@ -61,8 +62,23 @@ _WORDS = frozenset(
         "change",
         "score",
         "in_segment",
+        "first",
+        "last",
+        "days_since",
+        "avg",
+        "min",
+        "max",
+        "distinct",
+        "active_days",
+        "then",
+        "within",
     ]
 )
+#: measures of the behaviour row that read a field of the event
+FIELD_MEASURES = ("sum", "avg", "min", "max", "distinct")
+#: node kinds of the other behaviour measures a row shows
+_MEASURES = {"Avg": "avg", "Min": "min", "Max": "max", "Distinct": "distinct",
+             "ActiveDays": "active_days"}  # fmt: skip
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\t": "\\t"}
 _DATE = re.compile(r"\s*(T(\s*[+-]\s*\d+)?|\d{4}-\d{2}-\d{2})\s*\Z")
 
@@ -187,9 +203,9 @@ def spec_text(spec: dict[str, Any]) -> str:
     if kind == "event":
         measure = spec.get("measure") or "count"
         target = _event_text(name)
-        if measure == "sum":
+        if measure in FIELD_MEASURES:
             if not spec.get("field"):
-                raise ValueError(f"pick the field of {name} to sum")
+                raise ValueError(f"pick the field of {name} for {measure}()")
             target = f"{target}.{name_text(spec['field'])}"
         where = ""
         if spec.get("where_field") and spec.get("where_value") not in (None, "", []):
@@ -276,6 +292,8 @@ def _left(ws: Any, entity: Any, left: Any) -> dict[str, Any] | None:
         return {"kind": "score", "name": left.name, "type": "number"}
     if k in ("Count", "Sum"):
         return _event(left, "count" if k == "Count" else "sum")
+    if k in _MEASURES:
+        return _event(left, _MEASURES[k])
     return None
 
 
@@ -287,8 +305,10 @@ def _window_spec(window: Any) -> dict[str, Any]:
 
 
 def _event(node: Any, measure: str) -> dict[str, Any] | None:
+    if node.window is None:  # "ever": a rule-text row
+        return None
     spec = {"kind": "event", "name": node.event, "measure": measure, **_window_spec(node.window)}
-    if measure == "sum":
+    if measure in FIELD_MEASURES:
         spec["field"] = node.field
     where = node.where
     if where is not None:

@@ -1,9 +1,10 @@
 """One condition of the segment wizard: its state (:class:`Condition`) and its row of widgets.
 
 A row kind per kind of condition: profile tag (latest, on a date, or change
-between two dates), behaviour (count/sum/did over a fixed or dynamic window,
-with an attribute filter), entity attribute, existing segment and predicted
-score. The operators and value widgets follow the field's type.
+between two dates), behaviour (count/sum/did, avg/min/max/distinct of a field
+and active days, over a fixed or dynamic window, with an attribute filter;
+first/last, days_since and sequences are rule-text rows), entity attribute,
+existing segment and predicted score. The operators and value widgets follow the field's type.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import ipywidgets as w
 import traitlets as t
 
-from segnb.widgets._form import COMPARE, EVENT_OPS, default_spec, spec_text
+from segnb.widgets._form import COMPARE, EVENT_OPS, FIELD_MEASURES, default_spec, spec_text
 
 __all__ = ["KINDS", "Condition", "ConditionRow"]
 
@@ -32,6 +33,10 @@ OPS = {
     "datetime": (">=", ">", "<=", "<", "=", "!=", "between", "is null", "is not null"),
     "number": (">=", ">", "<=", "<", "=", "!=", "between", "is null", "is not null"),
 }
+#: what the behaviour row measures
+MEASURE_OPTIONS = [("count", "count"), ("sum", "sum"), ("did", "did"), ("avg", "avg"),
+                   ("min", "min"), ("max", "max"), ("distinct", "distinct"),
+                   ("active days", "active_days")]  # fmt: skip
 MODES = (("latest", "latest"), ("on a date", "on"), ("change between", "change"))
 WINDOWS = (("last N days", "last"), ("fixed dates", "fixed"))
 _FIELDS = ("kind", "name", "type", "numeric", "mode", "date", "start", "end", "op", "value",
@@ -312,15 +317,18 @@ class ConditionRow(w.HBox):
             self._link(
                 "measure",
                 w.Dropdown(
-                    options=[("count", "count"), ("sum", "sum"), ("did", "did")],
+                    options=MEASURE_OPTIONS,
                     layout=w.Layout(width="80px"),
                 ),
             ),
             self._picker(events, "search events"),
         ]
         fields = self.choices.get("event_fields", {})
-        if c.measure == "sum":
-            numbers = [n for n, f in fields.items() if f.type == "number"]
+        if c.measure in FIELD_MEASURES:
+            # distinct counts values of any field; the others need numbers
+            numbers = [
+                n for n, f in fields.items() if f.type == "number" or c.measure == "distinct"
+            ]
             if c.field not in numbers:
                 c.field = numbers[0] if numbers else None
             parts.append(
