@@ -137,7 +137,7 @@ def demo(m: Host, cmd: Command) -> ConnectionResult:
 
 
 def catalog(m: Host, cmd: Command):
-    """The catalog's describe() table with a column of sample values."""
+    """The catalog's describe() table with a column of sample values, indexed by kind and name."""
     ws = m.workspace()
     cat = ws.catalog
     ent = ws.entity(cmd["entity"])
@@ -151,7 +151,7 @@ def catalog(m: Host, cmd: Command):
                 for kind, name, typ in zip(frame["kind"], frame["name"], frame["type"], strict=True)
             ],
         )
-    return frame
+    return frame.set_index(["kind", "name"])  # what each row is, not a row number
 
 
 def _sample(cat: Any, ent: Any, kind: str, name: str, typ: str) -> str:
