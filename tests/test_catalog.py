@@ -105,6 +105,11 @@ def test_enum_values_are_bounded_and_ordered_by_frequency(custom_con):
     assert values == ["app", "web"] and not more
     values, more = catalog.values(None, "tier_code", limit=2)
     assert len(values) == 2 and more
+    # a complete list is read once: the wizard's warnings ask again on every change
+    custom_con.raw_sql("ALTER TABLE crm.customers RENAME TO customers_away")
+    assert catalog.values(None, "signup_channel") == (["app", "web"], False)
+    with pytest.raises(Exception, match="customers"):
+        catalog.values(None, "tier_code", limit=50)  # more than it holds: read again
 
 
 def test_toml_in_working_directory(custom_con, tmp_path, monkeypatch):

@@ -277,8 +277,10 @@ class Catalog:
         """
         ent = entity if isinstance(entity, Entity) else self.entity(entity)
         key = (ent.name, name)
-        if key in self._values and len(self._values[key][0]) >= min(limit, ENUM_VALUE_LIMIT):
-            values, more = self._values[key]
+        cached = self._values.get(key)
+        # a cached answer serves when it holds every value, or at least as many as asked for
+        if cached is not None and (not cached[1] or len(cached[0]) >= min(limit, ENUM_VALUE_LIMIT)):
+            values, more = cached
             return values[:limit], more or len(values) > limit
         if ent.has_tag(name):
             source = ent.tag_source(name)
