@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import math
 from typing import Any
@@ -241,8 +240,8 @@ class PredictWizard(App):
         self.bar.layout.visibility = "visible"
         s.progress = 1
         extra: dict[str, Any] = {}
-        if s.horizon:
-            extra["train_as_of"] = (s.as_of or dt.date.today()) - dt.timedelta(days=s.horizon)
+        if s.horizon:  # stored as given, so a daily refresh trains the same days before its T
+            extra["horizon"] = s.horizon
         try:
             seg = self.ws.predict(s.name.strip(), audience=s.audience, positive=s.positive,
                                   negative=s.negative or None, tendency=s.tendency, model=s.model,
