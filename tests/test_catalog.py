@@ -231,3 +231,13 @@ def test_alternate_ids_are_id_columns_not_attributes(custom_con):
     assert "page" not in ent.attributes
     bad = {"entities": {"c": {"table": "clicks", "id": "cust", "ids": ["pag"]}}}
     assert "did you mean 'page'" in _error(bad, custom_con)
+
+
+def test_the_catalogs_own_tables_are_looked_up_once(custom_con):
+    catalog = Catalog.load(CUSTOM, custom_con)
+    ent = catalog.entity()
+    assert catalog.table(ent.table) is catalog.table(ent.table)  # every live estimate asks
+    custom_con.raw_sql("CREATE TABLE scratch AS SELECT 1 AS a")
+    first = catalog.table("scratch")
+    custom_con.raw_sql("CREATE OR REPLACE TABLE scratch AS SELECT 1 AS a, 2 AS b")
+    assert first.columns == ("a",) and catalog.table("scratch").columns == ("a", "b")
