@@ -116,6 +116,11 @@ class Debounced:
                 return
         self._run()
 
+    @property
+    def pending(self) -> bool:
+        """A change is waiting for its run."""
+        return self._pending
+
     def _run(self) -> None:
         with self._guard:
             if self._timer is threading.current_thread():

@@ -76,6 +76,7 @@ class SegmentWizard(App):
         self._syncing = False
         self._incomplete: list[str] = []
         self._estimator = self.debounced(self._estimate)
+        self._details = self.debounced(self._explain)  # after the estimate, off its path
         self.choices = self._choices()
         self._groups_box = w.VBox()
         self._groups_box.add_class("segnb-groups")
@@ -315,6 +316,10 @@ class SegmentWizard(App):
     # -- the live estimate --------------------------------------------------------------
 
     def _estimate(self) -> None:
+        """The live count: the only query between a change and the new estimate.
+
+        The rule's warnings and SQL (:meth:`_explain`) follow once it is shown.
+        """
         rule, as_of = self.state.rule.strip(), self.state.as_of
         if not rule:
             self.state.estimate, self.state.share, self.state.sql, self.state.warnings = (
@@ -339,7 +344,16 @@ class SegmentWizard(App):
         self.state.estimate = size
         if self.state.error and not self._incomplete:
             self.state.error = ""
+        self._details.call()
+
+    def _explain(self) -> None:
+        """Warnings and generated SQL of the estimated rule, unless a newer change waits."""
+        rule, as_of = self.state.rule.strip(), self.state.as_of
+        if not rule or self._estimator.pending:
+            return
         self.state.warnings = rule_warnings(self.ws, rule, self.entity)
+        if self._estimator.pending or self.state.rule.strip() != rule:
+            return
         try:
             self.state.sql = self.ws.sql(rule, as_of=as_of, entity=self.entity)
         except (SegnbError, ValueError) as err:  # pragma: no cover - estimate passed
