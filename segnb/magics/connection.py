@@ -15,7 +15,7 @@ from segnb.demo.warehouse import generate
 from segnb.hints import closest
 from segnb.magics.command import Command, Host
 from segnb.magics.results import ConnectionResult, Note
-from segnb.magics.verbs import SEGNB_VERBS
+from segnb.magics.verbs import SEGNB_VERBS, WIZARDS
 from segnb.workspace import Workspace
 
 __all__ = ["HANDLERS", "connect_to"]
@@ -197,7 +197,8 @@ def _widget(m: Host, cmd: Command, cls_name: str):
 
 
 def wizard(m: Host, cmd: Command):
-    return _widget(m, cmd, "SegmentWizard")
+    """The app of ``%segnb wizard [APP]`` on the connected workspace (default: the rule wizard)."""
+    return _widget(m, cmd, WIZARDS[cmd["app"] or "rules"])
 
 
 def browse(m: Host, cmd: Command):
