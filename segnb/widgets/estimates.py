@@ -20,6 +20,7 @@ tables of this connection, dropped when the cache is full and at
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import itertools
@@ -91,11 +92,14 @@ class LiveCount:
             return self.ws.estimate(tree, as_of=as_of, entity=self.entity)
         try:
             sets = [
-                functools.reduce(lambda a, b: a.intersect(b, distinct=True),
-                                 [self._ids(c, day) for c in group])
+                functools.reduce(
+                    lambda a, b: a.intersect(b, distinct=True), [self._ids(c, day) for c in group]
+                )
                 for group in parts
             ]
-            return int(functools.reduce(lambda a, b: a.union(b, distinct=True), sets).count().execute())
+            return int(
+                functools.reduce(lambda a, b: a.union(b, distinct=True), sets).count().execute()
+            )
         except Exception:  # a backend without temporary tables: count the rule as it is
             self.enabled = False
             self.new.clear()
@@ -128,10 +132,8 @@ class LiveCount:
                 self._drop(self.tables.popitem(last=False)[1])
 
     def _drop(self, table: Any) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a closed connection has dropped it already
             self.ws.con.drop_table(table.get_name(), force=True)
-        except Exception:  # a closed connection has dropped it already
-            pass
 
     def close(self) -> None:
         """Drop the kept ids."""
