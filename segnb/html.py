@@ -53,7 +53,7 @@ def kv_table(
     rows: Iterable[tuple[str, str]],
     *,
     cell: str = CELL,
-    label: str = "font-weight:600;color:#666",
+    label: str = "font-weight:600;color:var(--jp-ui-font-color2, #666)",
     style: str = "border-collapse:collapse;margin:4px 0",
 ) -> str:
     """A two-column table of already-escaped ``(label, html)`` pairs; empty values skipped."""

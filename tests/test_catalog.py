@@ -105,6 +105,11 @@ def test_enum_values_are_bounded_and_ordered_by_frequency(custom_con):
     assert values == ["app", "web"] and not more
     values, more = catalog.values(None, "tier_code", limit=2)
     assert len(values) == 2 and more
+    # a complete list is read once: the wizard's warnings ask again on every change
+    custom_con.raw_sql("ALTER TABLE crm.customers RENAME TO customers_away")
+    assert catalog.values(None, "signup_channel") == (["app", "web"], False)
+    with pytest.raises(Exception, match="customers"):
+        catalog.values(None, "tier_code", limit=50)  # more than it holds: read again
 
 
 def test_toml_in_working_directory(custom_con, tmp_path, monkeypatch):
@@ -226,3 +231,13 @@ def test_alternate_ids_are_id_columns_not_attributes(custom_con):
     assert "page" not in ent.attributes
     bad = {"entities": {"c": {"table": "clicks", "id": "cust", "ids": ["pag"]}}}
     assert "did you mean 'page'" in _error(bad, custom_con)
+
+
+def test_the_catalogs_own_tables_are_looked_up_once(custom_con):
+    catalog = Catalog.load(CUSTOM, custom_con)
+    ent = catalog.entity()
+    assert catalog.table(ent.table) is catalog.table(ent.table)  # every live estimate asks
+    custom_con.raw_sql("CREATE TABLE scratch AS SELECT 1 AS a")
+    first = catalog.table("scratch")
+    custom_con.raw_sql("CREATE OR REPLACE TABLE scratch AS SELECT 1 AS a, 2 AS b")
+    assert first.columns == ("a",) and catalog.table("scratch").columns == ("a", "b")

@@ -43,6 +43,7 @@ def shell(duck):
 def test_verbs_and_options(shell):
     assert complete(shell, "%segment sh") == {"show": "verb"}
     assert complete(shell, "%segnb con") == {"connect": "verb"}
+    assert complete(shell, "%segnb wizard lo") == {"lookalike": "app"}
     assert complete(shell, "%segment list --gr") == {"--group": "option"}
     assert set(complete(shell, "%%segment x --re")) == {"--refresh", "--replace"}
     assert complete(shell, "%segment list --status a") == {"active": "choice"}

@@ -128,16 +128,10 @@ def test_demo_writes_reuses_and_rebuilds(ip, tmp_path, capsys):
 def test_catalog(duck):
     frame = run(duck, "%segnb catalog")
     assert isinstance(frame, pd.DataFrame)
-    assert list(frame.columns) == [
-        "kind",
-        "name",
-        "type",
-        "values",
-        "label",
-        "description",
-        "table",
-    ]
-    rows = frame.set_index("name")
+    assert list(frame.index.names) == ["kind", "name"]  # rows are named, not numbered
+    assert list(frame.columns) == ["type", "values", "label", "description", "table"]
+    assert frame.loc[("tag", "city"), "type"] == "enum"
+    rows = frame.reset_index().set_index("name")
     assert rows.loc["city", "kind"] == "tag" and rows.loc["city", "type"] == "enum"
     assert rows.loc["city", "values"].count(",") == 5 and rows.loc["city", "values"].endswith("…")
     assert rows.loc["is_member", "values"] == "true, false"
@@ -145,7 +139,8 @@ def test_catalog(duck):
     channels = magics(duck).ws.catalog.values("users", "channel")[0]
     assert rows.loc["channel", "values"] == ", ".join(channels)
     merchants = run(duck, "%segnb catalog --entity merchants --no-values")
-    assert "values" not in merchants.columns and "rating" in set(merchants["name"])
+    assert "values" not in merchants.columns
+    assert "rating" in set(merchants.index.get_level_values("name"))
     with pytest.raises(UsageError, match=r"unknown target object 'shops'"):
         run(duck, "%segnb catalog --entity shops")
 

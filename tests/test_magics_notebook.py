@@ -121,3 +121,23 @@ def test_outputs_show_the_expected_sizes(executed):
 def test_the_source_notebook_is_not_changed(executed):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+def test_progress_bars_in_a_notebook_are_text(tmp_path):
+    """A widget progress bar shows "Error displaying widget: model not found" once the notebook
+    is reopened; the bars of predict, lookalike and refresh are text on stderr instead."""
+    nbclient = pytest.importorskip("nbclient")
+    code = (
+        "from segnb.models._sampling import _bar as model_bar\n"
+        "from segnb.refresh.due import _bar as refresh_bar\n"
+        "for bar in (model_bar(2, 'segnb predict', True), refresh_bar(2, True)):\n"
+        "    bar.update(2)\n"
+        "    bar.close()\n"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)])
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()  # fmt: skip
+    outputs = nb.cells[0].outputs
+    assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    streams = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stderr")
+    assert "segnb predict" in streams and "refresh" in streams

@@ -12,6 +12,7 @@ from magics_tools import magics, run
 from store_tools import AS_OF
 
 from segnb.magics.results import EstimateResult, Note, SegmentResult, SQLResult, VerifyResult
+from segnb.reports.charts import history_points
 
 pytest_plugins = ("magics_helpers",)
 
@@ -200,7 +201,12 @@ def test_history_refresh_and_sparkline(buyers, capsys):
     history = run(buyers, "%segment history buyers")
     assert history["version"].tolist() == [1, 2, 3]
     assert history["as_of"].tolist() == [AS_OF, EARLIER, datetime.date(2025, 3, 1)]
-    assert "<svg" in run(buyers, "%segment show buyers")._repr_html_()
+    card = run(buyers, "%segment show buyers")._repr_html_()
+    points = history_points(ws.segment("buyers"))  # what the report's history chart plots
+    assert [d for d, _ in points] == sorted(history["as_of"])  # by date, not by version
+    first, last = points[0][0], points[-1][0]
+    assert f"size history: 3 points from {first} to {last}" in card
+    assert "var(--jp-" in card and "#666" not in card.replace("var(--jp-ui-font-color2, #666)", "")
     capsys.readouterr()
     newest = run(buyers, "%segment history buyers --limit 2")
     assert newest["version"].tolist() == [2, 3]

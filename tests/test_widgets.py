@@ -241,3 +241,26 @@ def test_browser_delete_names_id_and_name(store_ws):
     assert f"'gone' (id {seg.id})" in app._confirm_text.value.replace("&#x27;", "'")
     app.confirm_button.click()
     assert "gone" not in ws.segment_names() and app.state.names == []
+
+
+def test_live_estimates_reuse_the_ids_of_unchanged_conditions(store_ws):
+    """Each change counts what the rule's own query counts, also where kept ids are reused."""
+    ws = store_ws
+    app = wizard(ws, rule='city in ("Shenzhen", "Shanghai") and trade_cnt_7d >= 1 '
+                          "and count(purchase, T-13..T) >= 1 or not is_black_list and age >= 60")  # fmt: skip
+    assert app.state.estimate == ws.estimate(app.state.rule, as_of=AS_OF)
+    kept = len(app._live.tables)
+    assert kept == 5  # every condition's ids, once the estimate was shown
+    city, trade, buys = app.groups[0]
+    for change in (lambda: setattr(trade, "value", 3.0),        # a tag: only it runs again
+                   lambda: setattr(city, "values", ["Shanghai"]),
+                   lambda: setattr(buys, "days", 30),           # behaviour: the rule's own query
+                   lambda: setattr(trade, "value", 1.0),
+                   lambda: setattr(app.groups[1][1], "value", 40.0)):  # fmt: skip
+        change()
+        app.wait()
+        assert app.state.estimate == ws.estimate(app.state.rule, as_of=AS_OF), app.state.rule
+    assert len(app._live.tables) > kept
+    names = [t.get_name() for t in app._live.tables.values()]
+    app._live.close()
+    assert app._live.tables == {} and not set(names) & set(ws.con.list_tables())

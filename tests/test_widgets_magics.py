@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from IPython.core.error import UsageError
 from magics_tools import run
 
 pytest.importorskip("ipywidgets")
@@ -16,6 +17,19 @@ def test_wizard_and_browse_open_the_apps(duck):
     app = run(duck, "%segnb wizard")
     assert isinstance(app, SegmentWizard) and app.entity.name == "users"
     assert isinstance(run(duck, "%segnb browse"), SegmentBrowser)
+
+
+def test_each_app_opens_with_one_line(duck):
+    import segnb.widgets as widgets
+
+    ws = run(duck, "%segnb wizard").ws
+    for app, cls in [("sets", "SetWizard"), ("upload", "UploadWizard"),
+                     ("lookalike", "LookalikeWizard"), ("predict", "PredictWizard"),
+                     ("rules", "SegmentWizard")]:  # fmt: skip
+        opened = run(duck, f"%segnb wizard {app}")
+        assert type(opened) is getattr(widgets, cls) and opened.ws is ws
+    with pytest.raises(UsageError, match=r"no app 'lookalkie'; did you mean 'lookalike'"):
+        run(duck, "%segnb wizard lookalkie")
 
 
 def test_help_describes_the_apps(ip, capsys):

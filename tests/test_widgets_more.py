@@ -100,11 +100,15 @@ def test_predict_wizard_minimums_then_training(inputs):
         app.create() is None and "at least 500" in s.error and "will_view" not in ws.segment_names()
     )
     s.negative, s.positive, s.model, s.tendency = "", "viewers", "logistic", "high_precision"
+    s.horizon = 7
     assert s.problems == []
     app.create_button.click()
     assert s.error == "" and s.progress == app.steps
     seg = ws.segment("will_view")
     assert seg.method == "prediction" and seg.size > 0
+    # the horizon goes to the engine as a horizon: a daily refresh trains 7 days before its own T
+    assert s.evaluation["horizon_days"] == 7
+    assert s.evaluation["feature_date_rule"] == "horizon=7 before as_of"
     assert s.evaluation["roc_auc"] > 0.6 and "ROC AUC" in app._evaluation.value
     roc = app._charts.children[0].children[0]
     assert "segnb-roc-curve" in roc._dom_classes

@@ -172,6 +172,7 @@ class Catalog:
     spec: dict[str, Any] = field(default_factory=dict, repr=False)
     _event_names: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _values: dict[tuple[str, str], tuple[list[Any], bool]] = field(default_factory=dict, repr=False)
+    _tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- loading --------------------------------------------------------------
 
@@ -236,8 +237,26 @@ class Catalog:
             ) from None
 
     def table(self, name: str):
-        """The Ibis table for a (possibly schema-qualified) table name."""
-        return Tables(self.con).table(name)
+        """The Ibis table for a (possibly schema-qualified) table name.
+
+        The catalog's own tables (entities, tag snapshots, events) are looked
+        up once: their columns and types were read when it was resolved, so
+        every rule compiled against it already assumes them. Other tables are
+        looked up on each call.
+        """
+        table = self._tables.get(name)
+        if table is None:
+            table = Tables(self.con).table(name)
+            if name in self._declared():
+                self._tables[name] = table
+        return table
+
+    def _declared(self) -> set[str]:
+        names = set()
+        for ent in self.entities.values():
+            names.add(ent.table)
+            names.update(source.table for source in (*ent.tags, *ent.events))
+        return names
 
     def event_names(self, entity: Entity | str | None = None) -> list[str]:
         """Every event name of an entity, from declarations or the data."""
@@ -277,8 +296,10 @@ class Catalog:
         """
         ent = entity if isinstance(entity, Entity) else self.entity(entity)
         key = (ent.name, name)
-        if key in self._values and len(self._values[key][0]) >= min(limit, ENUM_VALUE_LIMIT):
-            values, more = self._values[key]
+        cached = self._values.get(key)
+        # a cached answer serves when it holds every value, or at least as many as asked for
+        if cached is not None and (not cached[1] or len(cached[0]) >= min(limit, ENUM_VALUE_LIMIT)):
+            values, more = cached
             return values[:limit], more or len(values) > limit
         if ent.has_tag(name):
             source = ent.tag_source(name)

@@ -17,7 +17,7 @@ from typing import Any
 from IPython.core.completer import CompletionContext, SimpleCompletion
 
 from segnb.magics.command import Host, Verb, Word, split_words
-from segnb.magics.verbs import CELL_VERB, SEGMENT_VERBS, SEGNB_VERBS
+from segnb.magics.verbs import CELL_VERB, SEGMENT_VERBS, SEGNB_VERBS, WIZARDS
 
 __all__ = ["SegnbCompleter"]
 
@@ -142,6 +142,8 @@ class SegnbCompleter:
             return [(v, "verb") for v in SEGMENT_VERBS]
         if kind == "segnb-verb":
             return [(v, "verb") for v in SEGNB_VERBS]
+        if kind == "wizard-app":
+            return [(a, "app") for a in WIZARDS]
         if kind == "var":
             return [(k, "variable") for k in self.magics.ns() if not k.startswith("_")]
         ws = self.magics.ws

@@ -15,7 +15,7 @@ from segnb.demo.warehouse import generate
 from segnb.hints import closest
 from segnb.magics.command import Command, Host
 from segnb.magics.results import ConnectionResult, Note
-from segnb.magics.verbs import SEGNB_VERBS
+from segnb.magics.verbs import SEGNB_VERBS, WIZARDS
 from segnb.store.store import remove_store
 from segnb.workspace import Workspace
 
@@ -140,7 +140,7 @@ def demo(m: Host, cmd: Command) -> ConnectionResult:
 
 
 def catalog(m: Host, cmd: Command):
-    """The catalog's describe() table with a column of sample values."""
+    """The catalog's describe() table with a column of sample values, indexed by kind and name."""
     ws = m.workspace()
     cat = ws.catalog
     ent = ws.entity(cmd["entity"])
@@ -154,7 +154,7 @@ def catalog(m: Host, cmd: Command):
                 for kind, name, typ in zip(frame["kind"], frame["name"], frame["type"], strict=True)
             ],
         )
-    return frame
+    return frame.set_index(["kind", "name"])  # what each row is, not a row number
 
 
 def _sample(cat: Any, ent: Any, kind: str, name: str, typ: str) -> str:
@@ -200,7 +200,8 @@ def _widget(m: Host, cmd: Command, cls_name: str):
 
 
 def wizard(m: Host, cmd: Command):
-    return _widget(m, cmd, "SegmentWizard")
+    """The app of ``%segnb wizard [APP]`` on the connected workspace (default: the rule wizard)."""
+    return _widget(m, cmd, WIZARDS[cmd["app"] or "rules"])
 
 
 def browse(m: Host, cmd: Command):

@@ -6,11 +6,30 @@ runs a query.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from segnb.html import CELL, badge, esc, kv_table, number
 
-__all__ = ["badge", "esc", "fold", "kv_table", "number", "sparkline", "table"]
+__all__ = [
+    "ERROR",
+    "GOOD",
+    "MUTED",
+    "badge",
+    "esc",
+    "fold",
+    "kv_table",
+    "number",
+    "sparkline",
+    "table",
+]
+
+# colours that read on light and dark JupyterLab themes: its CSS variables, with fallbacks
+MUTED = "var(--jp-ui-font-color2, #666)"
+ERROR = "var(--jp-error-color1, #b3261e)"
+GOOD = "var(--jp-success-color1, #1e7b34)"
+LINE = "var(--jp-brand-color1, #3b73b9)"
 
 BOX = (
     "font-family:var(--jp-ui-font-family,system-ui,sans-serif);font-size:13px;"
@@ -47,37 +66,60 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[str]], cls: str = "seg
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def sparkline(values: Sequence[float], width: int = 120, height: int = 26) -> str:
-    """An inline SVG line of ``values`` (oldest first); empty for fewer than two points.
+def sparkline(points: Sequence[Any], width: int = 120, height: int = 26) -> str:
+    """An inline SVG line of a size history; empty for fewer than two points.
+
+    ``points`` are ``(as_of, size)`` pairs, oldest first, as
+    :func:`segnb.reports.charts.history_points` gives them (the report's
+    history chart plots the same ones): x follows the dates, so a missing day
+    is a wider step. Plain numbers are spaced evenly.
 
     Examples
     --------
-    >>> sparkline([3, 5, 4]).startswith("<svg")
+    >>> import datetime as dt
+    >>> sparkline([(dt.date(2025, 3, 1), 3), (dt.date(2025, 3, 3), 5)]).startswith("<svg")
     True
-    >>> sparkline([7])
-    ''
+    >>> sparkline([3, 5, 4]).startswith("<svg"), sparkline([7])
+    (True, '')
     """
-    points = [float(v) for v in values if v is not None]
-    if len(points) < 2:
+    pairs = [p if isinstance(p, tuple) else (i, p) for i, p in enumerate(points)]
+    pairs = [(x, float(v)) for x, v in pairs if v is not None]
+    if len(pairs) < 2:
         return ""
+    xs = [_ordinal(x, i) for i, (x, _) in enumerate(pairs)]
+    values = [v for _, v in pairs]
     pad = 3
-    low, high = min(points), max(points)
+    low, high = min(values), max(values)
     span = (high - low) or 1.0
-    step = (width - 2 * pad) / (len(points) - 1)
+    step = (width - 2 * pad) / ((xs[-1] - xs[0]) or 1)
 
     def y(v: float) -> float:
         if high == low:
             return height / 2
         return height - pad - (v - low) / span * (height - 2 * pad)
 
-    coords = [(pad + i * step, y(v)) for i, v in enumerate(points)]
+    coords = [(pad + (x - xs[0]) * step, y(v)) for x, v in zip(xs, values, strict=True)]
     path = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in coords)
     last_x, last_y = coords[-1]
-    title = f"size history: {len(points)} versions, min {low:,.0f}, max {high:,.0f}, last {points[-1]:,.0f}"
+    first, last = pairs[0][0], pairs[-1][0]
+    dates = f" from {first} to {last}" if isinstance(first, dt.date) else ""
+    title = (
+        f"size history: {len(values)} points{dates}, min {low:,.0f}, max {high:,.0f}, "
+        f"last {values[-1]:,.0f}"
+    )
     return (
         f'<svg class="segnb-sparkline" xmlns="http://www.w3.org/2000/svg" width="{width}" '
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'style="vertical-align:middle"><title>{esc(title)}</title>'
-        f'<polyline fill="none" stroke="#3b73b9" stroke-width="1.5" points="{path}"/>'
-        f'<circle cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.2" fill="#3b73b9"/></svg>'
+        f'<polyline style="fill:none;stroke:{LINE};stroke-width:1.5" points="{path}"/>'
+        f'<circle style="fill:{LINE}" cx="{last_x:.1f}" cy="{last_y:.1f}" r="2.2"/></svg>'
     )
+
+
+def _ordinal(x: Any, index: int) -> float:
+    """A point's place on the x axis: its day for a date, else its position."""
+    if isinstance(x, dt.datetime):
+        return x.timestamp() / 86400
+    if isinstance(x, dt.date):
+        return float(x.toordinal())
+    return float(index)

@@ -13,7 +13,21 @@ import datetime as dt
 from typing import Any
 
 from segnb.lang.parse import is_set_expression
-from segnb.magics.html import BOX, PRE, badge, esc, fold, kv_table, number, sparkline, table
+from segnb.magics.html import (
+    BOX,
+    ERROR,
+    GOOD,
+    MUTED,
+    PRE,
+    badge,
+    esc,
+    fold,
+    kv_table,
+    number,
+    sparkline,
+    table,
+)
+from segnb.reports.charts import history_points
 from segnb.segments.segment import METHOD_LABELS, Segment, SegmentList, Verification
 
 __all__ = [
@@ -32,7 +46,7 @@ def _safe_html(render, fallback: Any) -> str:
     try:
         return render()
     except Exception as exc:  # a repr must never raise in a notebook
-        return f"<pre>{esc(repr(fallback))}</pre><div style='color:#b3261e'>{esc(exc)}</div>"
+        return f"<pre>{esc(repr(fallback))}</pre><div style='color:{ERROR}'>{esc(exc)}</div>"
 
 
 class SegmentResult(Segment):
@@ -50,14 +64,14 @@ class SegmentResult(Segment):
 
     def _html(self) -> str:
         d = self.to_dict()
-        sizes = []
+        points = []  # one per as-of date, as the report's history chart plots them
         if d["version"] is not None:
-            sizes = [int(s) for s in self.history()["size"].tolist() if s is not None]
+            points = history_points(self.history())
         size = "no members yet" if d["size"] is None else f"{number(d['size'])} {esc(d['entity'])}"
         head = (
             f'<div style="font-size:15px"><b>{esc(d["name"])}</b> {badge(d["status"])} '
             f'<span style="margin-left:6px">{size}</span> '
-            f'<span style="margin-left:6px">{sparkline(sizes)}</span></div>'
+            f'<span style="margin-left:6px">{sparkline(points)}</span></div>'
         )
         version = ""
         if d["version"] is not None:
@@ -82,7 +96,7 @@ class SegmentResult(Segment):
             ("list", esc(_report_text(report)) if report else ""),
             (
                 "error",
-                f'<span style="color:#b3261e">{esc(d["error"])}</span>' if d["error"] else "",
+                f'<span style="color:{ERROR}">{esc(d["error"])}</span>' if d["error"] else "",
             ),
         ]
         parts = [head, kv_table(rows)]
@@ -93,7 +107,7 @@ class SegmentResult(Segment):
         try:
             parts.append(fold("SQL", self.sql))
         except Exception as exc:  # e.g. a segment it is made of was deleted
-            parts.append(f'<div style="color:#b3261e">SQL unavailable: {esc(exc)}</div>')
+            parts.append(f'<div style="color:{ERROR}">SQL unavailable: {esc(exc)}</div>')
         return f'<div class="segnb-segment" style="{BOX}">{"".join(parts)}</div>'
 
 
@@ -152,7 +166,7 @@ class SegmentListResult(SegmentList):
         columns = [c.replace("_at", "").replace("_", " ") for c in self.COLUMNS]
         count = f"{len(self)} segment{'s' if len(self) != 1 else ''}"
         return (
-            f'<div style="{BOX}">{table(columns, rows)}<div style="color:#666">{count}</div></div>'
+            f'<div style="{BOX}">{table(columns, rows)}<div style="color:{MUTED}">{count}</div></div>'
         )
 
 
@@ -196,7 +210,7 @@ class EstimateResult(int):
         what = f" would be in <b>{esc(self.name)}</b>" if self.name else " match"
         parts = [
             f'<div style="font-size:15px"><b>{number(int(self))}</b> {esc(self.entity)}{what} '
-            f'<span style="color:#666">({esc(self._when())}; nothing saved)</span></div>',
+            f'<span style="color:{MUTED}">({esc(self._when())}; nothing saved)</span></div>',
             f'<pre style="{PRE}">{esc(self.rule.strip())}</pre>',
         ]
         if self.sql:
@@ -223,7 +237,7 @@ class VerifyResult(Verification):
 
     def _repr_html_(self) -> str:
         mark = "&#10004;" if self.member else "&#10008;"
-        color = "#1e7b34" if self.member else "#b3261e"
+        color = GOOD if self.member else ERROR
         text = repr(self)[1:-1]
         return f'<div style="{BOX}"><span style="color:{color}">{mark}</span> {esc(text)}</div>'
 

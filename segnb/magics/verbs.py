@@ -9,9 +9,30 @@ from __future__ import annotations
 
 from functools import partial
 
+from IPython.core.error import UsageError
+
+from segnb.hints import closest
 from segnb.magics.command import Arg, Opt, Verb, to_date, to_int, to_list
 from segnb.segments import options
 from segnb.segments.options import SCOPES
+
+#: what ``%segnb wizard APP`` opens: the app classes of segnb.widgets
+WIZARDS = {
+    "rules": "SegmentWizard",
+    "sets": "SetWizard",
+    "upload": "UploadWizard",
+    "lookalike": "LookalikeWizard",
+    "predict": "PredictWizard",
+}
+
+
+def to_app(text: str, what: str) -> str:
+    """One of :data:`WIZARDS`, with "did you mean" otherwise."""
+    if text in WIZARDS:
+        return text
+    guess = closest(text, WIZARDS)
+    hint = f"; did you mean {guess!r}?" if guess else ""
+    raise UsageError(f"%segnb wizard has no app {text!r}{hint} (apps: {', '.join(WIZARDS)})")
 
 __all__ = ["CELL_VERB", "CREATE_OPTIONS", "SEGMENT_VERBS", "SEGNB_VERBS", "STATUSES"]
 
@@ -276,8 +297,10 @@ SEGNB_VERBS: dict[str, Verb] = dict(
             "wizard",
             "The segment wizard: build a rule from tags, behaviour, attributes, segments and "
             "scores with a live estimate, then create it (segnb.widgets.SegmentWizard). "
-            "SetWizard, UploadWizard, LookalikeWizard and PredictWizard open from Python: "
-            "from segnb.widgets import SetWizard; SetWizard(ws).",
+            "'%segnb wizard sets' combines segments (SetWizard), 'upload' saves a list of ids "
+            "(UploadWizard), 'lookalike' finds look-alikes of a seed (LookalikeWizard) and "
+            "'predict' trains a propensity model (PredictWizard).",
+            Arg("app", "wizard-app", required=False, convert=to_app),
         ),
         _verb(
             "browse",

@@ -9,6 +9,7 @@ Ibis tables computed in the engine.
 from __future__ import annotations
 
 import contextlib
+import sys
 from typing import Any
 
 import ibis
@@ -125,9 +126,14 @@ def _split_counts(y, train, val, test) -> dict[str, int]:
 
 
 def _bar(total: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
+    """A text progress bar on stderr.
 
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False)
+    Not ``tqdm.auto``: in a notebook that draws an ipywidgets bar, which a
+    reopened notebook shows as "Error displaying widget: model not found".
+    """
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, file=sys.stderr)
 
 
 @contextlib.contextmanager

@@ -24,6 +24,7 @@ refreshed 2 of 3 segments, 1 failed
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -285,6 +286,8 @@ def _record_skip(ws: Workspace, row: dict[str, Any], day: dt.date, reason: str) 
 
 
 def _bar(total: int, enabled: bool):
-    from tqdm.auto import tqdm
+    # a text bar, not tqdm.auto: a widget bar breaks in a reopened notebook ("model not found")
+    from tqdm import tqdm
 
-    return tqdm(total=total, desc="refresh", unit="segment", disable=not enabled, leave=False)
+    return tqdm(total=total, desc="refresh", unit="segment", disable=not enabled, leave=False,
+                file=sys.stderr)  # fmt: skip

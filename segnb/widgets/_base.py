@@ -22,7 +22,7 @@ from segnb.errors import SegnbError
 from segnb.segments import options
 from segnb.segments.options import EMAIL, REFRESH, SCOPES
 
-__all__ = ["App", "AppState", "Debounced", "group_names", "message_html"]
+__all__ = ["App", "AppState", "Debounced", "group_names", "labelled", "message_html"]
 
 SCENARIOS = {"": "(none)", **options.SCENARIOS}
 # colours that read on light and dark JupyterLab themes (theme variables, with fallbacks)
@@ -115,6 +115,11 @@ class Debounced:
                 self._timer.start()
                 return
         self._run()
+
+    @property
+    def pending(self) -> bool:
+        """A change is waiting for its run."""
+        return self._pending
 
     def _run(self) -> None:
         with self._guard:
@@ -302,18 +307,19 @@ class App(w.VBox):
         w.link((s, "scope"), (scope, "value"))
         as_of = w.DatePicker(description="As of", style=style)
         w.link((s, "as_of"), (as_of, "value"))
+        as_of.add_class("segnb-as-of")
         return w.VBox(
             [
                 text("name", "Name", "e.g. active_buyers"),
                 group,
                 text("description", "Description"),
-                _labelled("Refresh", refresh),
+                labelled("Refresh", refresh),
                 scenario,
                 expires,
                 sensitive,
                 text("tz", "Time zone", "e.g. Asia/Shanghai (default: the workspace's)"),
                 text("email", "E-mail", "notify team@example.com"),
-                _labelled("Scope", scope),
+                labelled("Scope", scope),
                 text("shared_with", "Shared with", "alice, bob"),
                 as_of,
             ],
@@ -321,7 +327,7 @@ class App(w.VBox):
         )
 
 
-def _labelled(label: str, widget: w.Widget) -> w.HBox:
+def labelled(label: str, widget: w.Widget) -> w.HBox:
     """A widget with a label as wide as the form's descriptions (ToggleButtons put theirs above)."""
     text = w.HTML(f"<div style='text-align:right;padding-right:8px'>{html.escape(label)}</div>",
                   layout=w.Layout(width="114px"))  # fmt: skip

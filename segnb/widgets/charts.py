@@ -96,6 +96,7 @@ def importance_figure(pairs: list[tuple[str, float]]):
 
     pairs = list(pairs)[::-1]
     fig = go.Figure(go.Bar(y=[k for k, _ in pairs], x=[v for _, v in pairs], orientation="h"))
+    # a set width, as the curves have: JupyterLab draws a plotly figure without one 0 px high
     fig.update_layout(title={"text": "Feature importances", "x": 0}, height=60 + 24 * len(pairs),
-                      margin={"l": 8, "r": 8, "t": 34, "b": 8})  # fmt: skip
+                      width=660, margin={"l": 8, "r": 8, "t": 34, "b": 8})  # fmt: skip
     return fig

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import math
 from typing import Any
@@ -11,7 +10,7 @@ import ipywidgets as w
 import traitlets as t
 
 from segnb.errors import SegnbError
-from segnb.widgets._base import GOOD, MUTED, App, AppState, message_html
+from segnb.widgets._base import GOOD, MUTED, App, AppState, labelled, message_html
 from segnb.widgets.charts import chart, curve_figure, importance_figure
 
 __all__ = ["LookalikeWizard", "LookalikeWizardState", "PredictWizard", "PredictWizardState"]
@@ -74,6 +73,7 @@ class LookalikeWizard(App):
         size = w.BoundedIntText(min=1, max=10**9, description="Target size",
                                 style={"description_width": "110px"})  # fmt: skip
         w.link((s, "size"), (size, "value"))
+        size.add_class("segnb-size")
         self._info = w.HTML()
         self.create_button = w.Button(
             description="Find lookalikes", button_style="primary", icon="magic"
@@ -156,10 +156,11 @@ class PredictWizard(App):
         self.add_class("segnb-predict-wizard")
         s, names = self.state, _active(ws)
         style = {"description_width": "110px"}
-        tendency = w.ToggleButtons(options=TENDENCIES, description="Tendency", style=style)
+        tendency = w.ToggleButtons(options=TENDENCIES, style={"button_width": "auto"})
         w.link((s, "tendency"), (tendency, "value"))
         model = w.Dropdown(options=MODELS, description="Model", style=style)
         w.link((s, "model"), (model, "value"))
+        model.add_class("segnb-model")
         horizon = w.BoundedIntText(min=0, max=365, description="Horizon (days)", style=style)
         w.link((s, "horizon"), (horizon, "value"))
         self._counts = w.HTML()
@@ -170,6 +171,7 @@ class PredictWizard(App):
         self._evaluation = w.HTML()
         self._evaluation.add_class("segnb-evaluation")
         self._charts = w.VBox()
+        self._charts.add_class("segnb-model-charts")
         self.create_button = w.Button(
             description="Train and create", button_style="primary", icon="cogs"
         )
@@ -178,7 +180,8 @@ class PredictWizard(App):
         self.children = [
             w.HTML("<h3 style='margin:4px 0'>AI prediction segment</h3>"),
             _pick(s, "audience", "Audience", names), _pick(s, "positive", "Positive", names),
-            _pick(s, "negative", "Negative", names, True), self._counts, tendency, model, horizon,
+            _pick(s, "negative", "Negative", names, True), self._counts, labelled("Tendency", tendency),
+            model, horizon,
             w.Accordion(children=[self.metadata_form()], titles=("Segment details",), selected_index=0),
             w.HBox([self.create_button, self._status]), self.bar, self._message, self._evaluation,
             self._charts,
@@ -241,8 +244,8 @@ class PredictWizard(App):
         self.bar.layout.visibility = "visible"
         s.progress = 1
         extra: dict[str, Any] = {}
-        if s.horizon:
-            extra["train_as_of"] = (s.as_of or dt.date.today()) - dt.timedelta(days=s.horizon)
+        if s.horizon:  # stored as given, so a daily refresh trains the same days before its T
+            extra["horizon"] = s.horizon
         try:
             seg = self.ws.predict(s.name.strip(), audience=s.audience, positive=s.positive,
                                   negative=s.negative or None, tendency=s.tendency, model=s.model,

@@ -12,6 +12,7 @@ from segnb.errors import SegnbError
 from segnb.widgets._base import GOOD, MUTED, WARN, App, AppState, message_html
 from segnb.widgets._form import MAX_CONDITIONS, default_spec, spec_text, tree_groups
 from segnb.widgets.conditions import KINDS, Condition, ConditionRow
+from segnb.widgets.estimates import LiveCount
 from segnb.widgets.hints import rule_warnings
 
 __all__ = ["SegmentWizard", "SegmentWizardState"]
@@ -75,7 +76,9 @@ class SegmentWizard(App):
         self._rows: list[ConditionRow] = []
         self._syncing = False
         self._incomplete: list[str] = []
+        self._live = LiveCount(ws, self.entity)  # conditions' ids, kept while the form is edited
         self._estimator = self.debounced(self._estimate)
+        self._details = self.debounced(self._explain)  # after the estimate, off its path
         self.choices = self._choices()
         self._groups_box = w.VBox()
         self._groups_box.add_class("segnb-groups")
@@ -315,6 +318,10 @@ class SegmentWizard(App):
     # -- the live estimate --------------------------------------------------------------
 
     def _estimate(self) -> None:
+        """The live count: the only query between a change and the new estimate.
+
+        The rule's warnings and SQL (:meth:`_explain`) follow once it is shown.
+        """
         rule, as_of = self.state.rule.strip(), self.state.as_of
         if not rule:
             self.state.estimate, self.state.share, self.state.sql, self.state.warnings = (
@@ -325,7 +332,7 @@ class SegmentWizard(App):
             )
             return
         try:
-            size = self.ws.estimate(rule, as_of=as_of, entity=self.entity)
+            size = self._live.count(rule, as_of)
         except (SegnbError, ValueError) as err:
             if self.state.rule.strip() == rule:
                 self.state.error = str(err)
@@ -339,7 +346,22 @@ class SegmentWizard(App):
         self.state.estimate = size
         if self.state.error and not self._incomplete:
             self.state.error = ""
+        self._details.call()
+
+    def _explain(self) -> None:
+        """Warnings and generated SQL of the estimated rule, unless a newer change waits."""
+        rule, as_of = self.state.rule.strip(), self.state.as_of
+        if not rule or self._estimator.pending:
+            return
+        try:
+            self._live.keep_new(lambda: self._estimator.pending)  # the next change reuses them
+        except Exception:  # pragma: no cover - the estimate did not need them
+            self._live.enabled = False
+        if self._estimator.pending:
+            return
         self.state.warnings = rule_warnings(self.ws, rule, self.entity)
+        if self._estimator.pending or self.state.rule.strip() != rule:
+            return
         try:
             self.state.sql = self.ws.sql(rule, as_of=as_of, entity=self.entity)
         except (SegnbError, ValueError) as err:  # pragma: no cover - estimate passed
