@@ -6,6 +6,7 @@ the segment's name, the size-history chart and the insights charts; code hidden.
 
 from __future__ import annotations
 
+import datetime
 import json
 import re
 
@@ -47,6 +48,9 @@ def test_charts_are_plotly_figures_and_whole_sizes_stay_apart():
     assert [str(x) for x in fig.data[0].x] == ["2025-03-01", "2025-03-02", "2025-03-04"]  # by date
     assert list(fig.data[0].y) == [1802, 1805, 1803]
     assert fig.layout.yaxis.tickformat == ",d"  # 1,802 / 1,804, never "1.8k" three times
+    assert fig.layout.yaxis.dtick == 1 and fig.layout.xaxis.dtick == 86_400_000  # whole days
+    one = charts.size_history_figure([(datetime.date(2025, 3, 14), 109)])
+    assert one.layout.yaxis.dtick == 1 and one.layout.yaxis.range == (107, 111)  # no "109, 109"
     page = charts.size_history_chart(points)
     assert page.startswith('<div class="segnb-chart segnb-size-history" data-points="3"')
     assert "cdn" not in page.lower() and "<script src" not in page  # offline

@@ -136,10 +136,18 @@ def size_history_figure(
         fig.update_yaxes(visible=False)
         return fig
     _layout(fig, height)
-    fig.update_xaxes(
-        tickformat="%m-%d", type="date" if all(isinstance(x, dt.date) for x, _ in pts) else "-"
-    )
+    dates = all(isinstance(x, dt.date) for x, _ in pts)
+    fig.update_xaxes(tickformat="%m-%d", type="date" if dates else "-")
     fig.update_yaxes(tickformat=",d", rangemode="normal")
+    if pts and dates:
+        first, last = min(x for x, _ in pts), max(x for x, _ in pts)
+        if (last - first).days < 7:  # whole days only, never hours that repeat a day's label
+            day = dt.timedelta(days=1)
+            fig.update_xaxes(dtick=86_400_000, range=[first - day, last + day])
+    if pts:
+        low, high = min(y for _, y in pts), max(y for _, y in pts)
+        if high - low < 8:  # whole sizes only, never fractions rounded to the same label
+            fig.update_yaxes(dtick=1 if high - low < 4 else 2, range=[low - 2, high + 2])
     if pts:
         fig.add_annotation(x=pts[-1][0], y=pts[-1][1], text=f"{pts[-1][1]:,.0f}", showarrow=False,
                            yshift=12, font={"color": PALETTE["line"], "size": 12})  # fmt: skip
