@@ -40,7 +40,8 @@ def test_connect_url_var_and_workspace(ip, copy):
     with pytest.raises(Exception, match=r"closed|Connection"):  # the magics closed their own
         first.con.raw_sql("SELECT 1").fetchall()
 
-    con = ibis.duckdb.connect(str(copy))
+    run(ip, "%segnb disconnect")  # the file is read by segnb's own connection until then
+    con = ibis.duckdb.connect(str(copy))  # the user's own, read-write
     ip.user_ns["con"] = con
     result = run(ip, "%segnb connect --var con --tz Asia/Shanghai")
     assert result.source == "Ibis backend in 'con'" and not magics(ip).owned
