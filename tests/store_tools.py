@@ -9,7 +9,15 @@ from pathlib import Path
 
 from conftest import DEMO_END
 
-__all__ = ["AS_OF", "create_scratch", "pg_url", "run_child", "scratch", "scratch_name"]
+__all__ = [
+    "AS_OF",
+    "copy_warehouse",
+    "create_scratch",
+    "pg_url",
+    "run_child",
+    "scratch",
+    "scratch_name",
+]
 
 AS_OF = DEMO_END
 
@@ -53,3 +61,15 @@ def create_scratch(ws, name: str, select: str) -> str:
     target = name if temp else scratch(ws, name)
     ws.con.raw_sql(f"CREATE {temp}TABLE {target} AS {select}")
     return scratch_name(ws, name)
+
+
+def copy_warehouse(source, target) -> Path:
+    """Copy a DuckDB warehouse file with its segment store (the folder beside it)."""
+    import shutil
+
+    from segnb.store.store import store_folder
+
+    shutil.copy(source, target)
+    if store_folder(source).is_dir():
+        shutil.copytree(store_folder(source), store_folder(target))
+    return Path(target)

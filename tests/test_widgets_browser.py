@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from store_tools import AS_OF
+from store_tools import AS_OF, copy_warehouse
 
 import segnb
 from segnb.reports.render import ReportServer, free_port
@@ -109,7 +109,7 @@ def halt(server: ReportServer) -> None:
 def test_wizard_in_jupyterlab(report_warehouse, jupyter_env, browser, tmp_path):
     folder = Path(tempfile.mkdtemp(prefix="segnb-lab-"))
     db = folder / "warehouse.duckdb"
-    shutil.copy(report_warehouse, db)
+    copy_warehouse(report_warehouse, db)
     code = (
         "import segnb\nfrom segnb.widgets import SegmentWizard\n"
         "ws = segnb.connect('warehouse.duckdb')\nws.open_store(owner='tester')\n"
@@ -183,7 +183,7 @@ def test_wizard_in_jupyterlab(report_warehouse, jupyter_env, browser, tmp_path):
 
 def test_browser_in_voila(report_warehouse, jupyter_env, browser, tmp_path):
     folder = Path(tempfile.mkdtemp(prefix="segnb-voila-browser-"))
-    shutil.copy(report_warehouse, folder / "warehouse.duckdb")
+    copy_warehouse(report_warehouse, folder / "warehouse.duckdb")
     code = (
         "import segnb\nfrom segnb.widgets import SegmentBrowser\n"
         "ws = segnb.connect('warehouse.duckdb')\nws.open_store(owner='tester')\nSegmentBrowser(ws)"
@@ -228,7 +228,7 @@ def test_each_app_builds_its_segment_in_jupyterlab(report_warehouse, jupyter_env
     """SetWizard, UploadWizard, LookalikeWizard and PredictWizard, each opened by one line."""
     folder = Path(tempfile.mkdtemp(prefix="segnb-lab-apps-"))
     db = folder / "warehouse.duckdb"
-    shutil.copy(report_warehouse, db)
+    copy_warehouse(report_warehouse, db)
     ws = segnb.connect(str(db))
     ws.open_store(owner="tester")
     ws.from_table("everyone", table="users", id_column="user_id", as_of=AS_OF)
