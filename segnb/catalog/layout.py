@@ -34,7 +34,7 @@ from typing import Any
 
 from segnb.catalog.model import Catalog
 
-__all__ = ["LayoutFinding", "check_layout"]
+__all__ = ["LayoutFinding", "check_entity_ids", "check_layout"]
 
 #: the window of days an events check measures (the rules' common T-6..T)
 EVENT_DAYS = 7
@@ -99,6 +99,47 @@ def check_layout(catalog: Catalog, con: Any = None) -> list[LayoutFinding]:
             findings.append(
                 LayoutFinding(entity.name, kind, source.table, column, ok, share, measured, advice)
             )
+    return findings
+
+
+def check_entity_ids(catalog: Catalog, con: Any = None) -> list[LayoutFinding]:
+    """Check each ``entity_ids = true`` declaration: are all the table's ids entities'?
+
+    Rules skip the entity join on such tables, so an id that is no entity's
+    would be counted. This reads every id once (seconds on millions of rows):
+    it runs on demand, in ``segnb doctor``, not with every rule.
+
+    Parameters
+    ----------
+    catalog
+        The resolved catalog.
+    con
+        The Ibis backend holding the tables (default: the catalog's).
+    """
+    findings = []
+    for entity in catalog.entities.values():
+        ids = catalog.table(entity.table).select(_id=entity.id)
+        for kind, source in [("tags", s) for s in entity.tags] + [
+            ("events", s) for s in entity.events
+        ]:
+            if not source.entity_ids:
+                continue
+            table = catalog.table(source.table)
+            own = table.select(_id=table[source.id]).distinct()
+            foreign = int(own.anti_join(ids, "_id").count().execute())
+            measured = (
+                "every id is an entity's, as entity_ids = true declares"
+                if not foreign
+                else f"{foreign} ids are not {entity.name}' ids, though entity_ids = true"
+            )
+            advice = "" if not foreign else (
+                f"rules on {source.table} count those ids as members: remove entity_ids = true "
+                f"from its catalog section, or delete the rows whose {source.id} is not in "
+                f"{entity.table}"
+            )  # fmt: skip
+            findings.append(LayoutFinding(
+                entity.name, kind, source.table, source.id, not foreign, None, measured, advice
+            ))  # fmt: skip
     return findings
 
 
