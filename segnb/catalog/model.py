@@ -176,6 +176,7 @@ class Catalog:
     spec: dict[str, Any] = field(default_factory=dict, repr=False)
     _event_names: dict[tuple[str, int], tuple[str, ...]] = field(default_factory=dict, repr=False)
     _values: dict[tuple[str, str], tuple[list[Any], bool]] = field(default_factory=dict, repr=False)
+    _tables: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # -- loading --------------------------------------------------------------
 
@@ -240,8 +241,11 @@ class Catalog:
             ) from None
 
     def table(self, name: str):
-        """The Ibis table for a (possibly schema-qualified) table name."""
-        return Tables(self.con).table(name)
+        """The Ibis table for a (possibly schema-qualified) table name (looked up once)."""
+        table = self._tables.get(name)
+        if table is None:  # the lookup reads the schema from the warehouse: once per table
+            table = self._tables[name] = Tables(self.con).table(name)
+        return table
 
     def event_names(self, entity: Entity | str | None = None) -> list[str]:
         """Every event name of an entity, from declarations or the data."""
