@@ -123,7 +123,7 @@ def bench_size(args, users: int, days: int) -> dict:
           + (f", built in {built:.0f}s" if built else ", cached"), flush=True)  # fmt: skip
     ws = segnb.connect(f"duckdb:///{path}")
     con = ws.con.con
-    con.execute(f"SET threads = {args.threads}")
+    con.execute(f"SET threads = {args.threads}; SET memory_limit = '{args.duckdb_memory}'")
     as_of = END + dt.timedelta(days=1)
     doctor = [str(f) for f in ws.doctor()]
     frames = None
@@ -164,7 +164,7 @@ def bench_models(args) -> list[dict]:
     if not path.exists():
         models.build(path, args.model_users)
     ws = segnb.connect(f"duckdb:///{path}", catalog=models.CATALOG)
-    ws.con.raw_sql(f"SET threads = {args.threads}")
+    ws.con.raw_sql(f"SET threads = {args.threads}; SET memory_limit = '{args.duckdb_memory}'")
     labels = ws.con.table("labels")
     users = ws.catalog.table("users").select("user_id")
     out = []
@@ -222,6 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, nargs="+", default=[30], help="one per --users")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--duckdb-memory", default="2GB", help="DuckDB's memory_limit")
     parser.add_argument("--data-dir", type=Path, default=Path("/tmp/segnb-bench"))
     parser.add_argument("--memory-peers-max", type=int, default=2_000_000,
                         help="polars and pandas only up to this many users (memory)")  # fmt: skip

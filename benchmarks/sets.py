@@ -77,7 +77,7 @@ def measure(users: int, repeat: int, threads: int):
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sets.duckdb"
         con = duckdb.connect(str(path))
-        con.execute(f"SET threads = {threads}")
+        con.execute(f"SET threads = {threads}; SET memory_limit = '3GB'")
         con.execute(
             "CREATE TABLE users AS SELECT range AS user_id, "
             "hash(range * 2 + 1) % 2 = 0 AS a_flag, hash(range * 2) % 2 = 0 AS b_flag "
@@ -89,7 +89,7 @@ def measure(users: int, repeat: int, threads: int):
         ws = segnb.connect(
             str(path), catalog={"entities": {"users": {"table": "users", "id": "user_id"}}}
         )
-        ws.con.raw_sql(f"SET threads = {threads}")
+        ws.con.raw_sql(f"SET threads = {threads}; SET memory_limit = '3GB'")
         build = {}
         for name, rule in (("a", "a_flag"), ("b", "b_flag")):
             start = time.perf_counter()
