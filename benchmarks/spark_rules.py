@@ -48,7 +48,8 @@ def measure(path, as_of, repeat: int) -> dict:
         rows = []
         for rule in peers.RULES:
             times, count = [], None
-            for round_ in range(2):  # a warm-up, then one timed run: Spark is reported, not compared
+            # a warm-up, then one timed run: Spark is reported, not compared
+            for round_ in range(2):
                 t0 = time.perf_counter()
                 count = ws.estimate(rule.text, as_of=as_of)
                 if round_:
