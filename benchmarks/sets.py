@@ -52,7 +52,22 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, default=2, help="DuckDB threads (the CI box has 2 cores)"
     )
     args = parser.parse_args(argv)
+    rows, cold, seconds = measure(args.users, args.repeat, args.threads)
+    print()
+    print(f"{'operation':<13}{'result':>12}{'segnb ms':>10}{'duckdb ms':>11}{'roaring ms':>12}"
+          f"{'duckdb/segnb':>14}{'segnb/roaring':>15}")  # fmt: skip
+    for op, result, t_seg, t_duck, t_roar in rows:
+        print(f"{op:<13}{result:>12,}{t_seg * 1e3:>10.2f}{t_duck * 1e3:>11.1f}{t_roar * 1e3:>12.2f}"
+              f"{t_duck / t_seg:>13.0f}x{t_seg / t_roar:>14.1f}x")  # fmt: skip
+    print()
+    print(f"first set operation (reads both bitmaps from the store): {cold * 1e3:.1f} ms")
+    print(f"peak memory (RSS of this process): {peak_mb():,.0f} MB")
+    print(f"total time: {seconds:.1f}s")
+    return 0
 
+
+def measure(users: int, repeat: int, threads: int):
+    """(operation, result, segnb s, DuckDB s, pyroaring s) rows, the first operation's time, total."""
     import duckdb
     from pyroaring import BitMap
 
@@ -62,19 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "sets.duckdb"
         con = duckdb.connect(str(path))
-        con.execute(f"SET threads = {args.threads}")
+        con.execute(f"SET threads = {threads}; SET memory_limit = '3GB'")
         con.execute(
             "CREATE TABLE users AS SELECT range AS user_id, "
             "hash(range * 2 + 1) % 2 = 0 AS a_flag, hash(range * 2) % 2 = 0 AS b_flag "
-            f"FROM range({args.users})"
+            f"FROM range({users})"
         )
         con.close()
-        print(f"warehouse: {args.users:,} users, peak RSS so far {peak_mb():,.0f} MB")
+        print(f"warehouse: {users:,} users, peak RSS so far {peak_mb():,.0f} MB")
 
         ws = segnb.connect(
             str(path), catalog={"entities": {"users": {"table": "users", "id": "user_id"}}}
         )
-        ws.con.raw_sql(f"SET threads = {args.threads}")
+        ws.con.raw_sql(f"SET threads = {threads}; SET memory_limit = '3GB'")
         build = {}
         for name, rule in (("a", "a_flag"), ("b", "b_flag")):
             start = time.perf_counter()
@@ -117,27 +132,16 @@ def main(argv: list[str] | None = None) -> int:
         }  # fmt: skip
         rows = []
         for op, (ours, theirs, roaring) in ops.items():
-            t_seg, r_seg = timed(ours, args.repeat)
-            t_duck, r_duck = timed(theirs, max(1, args.repeat // 2))
-            t_roar, r_roar = timed(roaring, args.repeat)
+            t_seg, r_seg = timed(ours, repeat)
+            t_duck, r_duck = timed(theirs, max(1, repeat // 2))
+            t_roar, r_roar = timed(roaring, repeat)
             if not r_seg == r_duck == r_roar:
                 raise SystemExit(
                     f"{op}: results differ: segnb {r_seg}, duckdb {r_duck}, pyroaring {r_roar}"
                 )
             rows.append((op, r_seg, t_seg, t_duck, t_roar))
         ws.con.disconnect()
-
-    print()
-    print(f"{'operation':<13}{'result':>12}{'segnb ms':>10}{'duckdb ms':>11}{'roaring ms':>12}"
-          f"{'duckdb/segnb':>14}{'segnb/roaring':>15}")  # fmt: skip
-    for op, result, t_seg, t_duck, t_roar in rows:
-        print(f"{op:<13}{result:>12,}{t_seg * 1e3:>10.2f}{t_duck * 1e3:>11.1f}{t_roar * 1e3:>12.2f}"
-              f"{t_duck / t_seg:>13.0f}x{t_seg / t_roar:>14.1f}x")  # fmt: skip
-    print()
-    print(f"first set operation (reads both bitmaps from the store): {cold * 1e3:.1f} ms")
-    print(f"peak memory (RSS of this process): {peak_mb():,.0f} MB")
-    print(f"total time: {time.perf_counter() - total:.1f}s")
-    return 0
+    return rows, cold, time.perf_counter() - total
 
 
 if __name__ == "__main__":

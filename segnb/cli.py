@@ -67,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     catalog = sub.add_parser("catalog", help="list tags, attributes and events")
     _connection_args(catalog)
     catalog.add_argument("--entity", default=None, help="target object (first in the catalog)")
+    doctor = sub.add_parser(
+        "doctor", help="check that the warehouse's layout lets date scans read only those days"
+    )
+    _connection_args(doctor)
     _refresh_commands(sub)
     return parser
 
@@ -211,6 +215,17 @@ def run_catalog(args: argparse.Namespace) -> str:
     return ws.catalog.describe(args.entity).to_string(index=False)
 
 
+class _Report(str):
+    exit_code = 0
+
+
+def run_doctor(args: argparse.Namespace) -> str:
+    findings = _workspace(args).doctor()
+    report = _Report("\n".join(str(f) for f in findings) or "no tags or events tables")
+    report.exit_code = int(any(not f.ok for f in findings))
+    return report
+
+
 def _off_schedule(args: argparse.Namespace) -> str | None:
     """A note when ``--only-at`` says this is not the time (cron runs both DST candidates)."""
 
@@ -310,6 +325,7 @@ COMMANDS = {
     "estimate": run_estimate,
     "sql": run_sql,
     "catalog": run_catalog,
+    "doctor": run_doctor,
     "run": run_run,
     "refresh": run_refresh,
     "schedule": run_schedule,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from segnb.catalog.layout import LayoutFinding, check_entity_ids, check_layout
 from segnb.catalog.model import Catalog, Entity
 from segnb.errors import RuleWarning
 from segnb.lang.nodes import Node
@@ -168,6 +169,16 @@ class Workspace:
         ["city: no users have the value 'Shenzen'; did you mean 'Shenzhen'?"]
         """
         return rule_warnings(self.ctx, rule, entity)
+
+    def doctor(self) -> list[LayoutFinding]:
+        """How much a one-day scan of each tags and events table reads, and whether the
+        tables that declare ``entity_ids`` hold entity ids only; with what to do.
+
+        Examples
+        --------
+        >>> [str(f) for f in ws.doctor() if not f.ok]          # doctest: +SKIP
+        """
+        return check_layout(self.catalog, self.con) + check_entity_ids(self.catalog, self.con)
 
     def sql(
         self,

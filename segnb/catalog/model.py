@@ -94,6 +94,8 @@ class TagSource:
     id: str
     date: str
     fields: Mapping[str, Field]
+    entity_ids: bool = False
+    """Declared (``entity_ids = true``): every id in the table is an entity's."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,8 @@ class EventSource:
     labels: Mapping[str, str] = field(default_factory=dict)
     descriptions: Mapping[str, str] = field(default_factory=dict)
     time_dtype: dt.DataType = dt.timestamp
+    entity_ids: bool = False
+    """Declared (``entity_ids = true``): every id in the table is an entity's."""
 
 
 @dataclass(frozen=True)
@@ -413,7 +417,9 @@ def _tag_source(body: Mapping[str, Any], tables: Tables, where: str) -> TagSourc
     date = require(body, "date", where)
     check_time_column(schema, date, table, where, "snapshot column", "a date")
     fields = _fields(schema, {id_col, date}, body, table, where)
-    return TagSource(table=table, id=id_col, date=date, fields=fields)
+    return TagSource(
+        table=table, id=id_col, date=date, fields=fields, entity_ids=_flag(body, where)
+    )
 
 
 def _event_source(body: Mapping[str, Any], tables: Tables, where: str) -> EventSource:
@@ -444,4 +450,15 @@ def _event_source(body: Mapping[str, Any], tables: Tables, where: str) -> EventS
         labels=dict(body.get("event_labels", {}) or {}),
         descriptions=dict(body.get("event_descriptions", {}) or {}),
         time_dtype=time_dtype,
+        entity_ids=_flag(body, where),
     )
+
+
+def _flag(body: Mapping[str, Any], where: str) -> bool:
+    value = body.get("entity_ids", False)
+    if not isinstance(value, bool):
+        raise CatalogError(
+            f"{where} entity_ids must be true or false (whether every id of the table is an "
+            f"entity's), not {value!r}"
+        )
+    return value

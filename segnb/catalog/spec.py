@@ -61,11 +61,13 @@ ENTITY_KEYS = frozenset(
      "label", "description"}
 )  # fmt: skip
 #: the settings of a tags table
-TAG_KEYS = frozenset({"table", "id", "date", "types", "labels", "descriptions", "exclude"})
+TAG_KEYS = frozenset(
+    {"table", "id", "date", "types", "labels", "descriptions", "exclude", "entity_ids"}
+)
 #: the settings of an events table
 EVENT_KEYS = frozenset(
     {"table", "id", "time", "name", "event", "names", "types", "labels", "descriptions",
-     "event_labels", "event_descriptions", "exclude"}
+     "event_labels", "event_descriptions", "exclude", "entity_ids"}
 )  # fmt: skip
 
 _KEY_HELP = {

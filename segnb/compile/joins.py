@@ -11,11 +11,12 @@ from __future__ import annotations
 import functools
 import operator
 from collections.abc import Callable
+from typing import Any
 
 from segnb.lang.nodes import Node
 from segnb.lang.visitor import NodeVisitor
 
-__all__ = ["ANY", "COMPARE", "Possible", "possible_values"]
+__all__ = ["ANY", "COMPARE", "Possible", "entity_free_start", "possible_values"]
 
 #: comparison operator -> function on Ibis values (and on Python values at zero)
 COMPARE = {
@@ -33,6 +34,28 @@ ANY = frozenset((True, False, None))  # None is SQL's unknown
 _ZERO = "zero"  # a count or sum over no events
 _NULL = "null"  # a tag, change or score with no row
 _FREE = "free"  # the operand does not read the join: it could be anything
+
+
+def entity_free_start(entity: Any, inner: dict[tuple, bool]) -> tuple | None:
+    """An inner join whose table declares ``entity_ids``, where a rule's query can start.
+
+    Its ids are all entities' and the rule holds only where it has a row, so
+    joining the entity table first would change nothing but the cost (one
+    hash join of every entity). None when no join qualifies: the query then
+    starts from the entity table, which keeps out ids that are not entities.
+
+    Parameters
+    ----------
+    entity
+        The target object (:class:`~segnb.catalog.model.Entity`).
+    inner
+        Each join of the rule's query (as the compiler names it) -> whether it is inner.
+    """
+    for join, is_inner in inner.items():
+        sources = {"tags": entity.tags, "events": entity.events}.get(join[0])
+        if is_inner and sources is not None and sources[join[1]].entity_ids:
+            return join
+    return None
 
 
 def possible_values(rule: Node, join: tuple, joins_of: Callable[[Node], list[tuple]]) -> frozenset:

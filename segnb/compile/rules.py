@@ -36,7 +36,7 @@ from segnb.catalog.model import Catalog, Entity, EventSource, closest
 from segnb.compile.behaviour import BehaviourCompiler
 from segnb.compile.blocks import Measure, event_aggregates, latest_snapshot, snapshot_on
 from segnb.compile.fold import fold
-from segnb.compile.joins import COMPARE, possible_values
+from segnb.compile.joins import COMPARE, entity_free_start, possible_values
 from segnb.compile.time import (
     DAY_COMPARE,
     as_date,
@@ -179,14 +179,17 @@ class RuleCompiler(BehaviourCompiler, NodeVisitor):
         used = dict.fromkeys(
             n.name for n in walk(rule) if isinstance(n, Attribute) and n.name in self._names
         )
+        plan = self._plan(rule)
+        # An inner join where the rule cannot hold for an entity without a
+        # row there: the plain shape a person would write, and a smaller join.
+        self._inner = {j: True not in possible_values(rule, j, self.joins_of) for j in plan}
+        start = None if used else entity_free_start(self.entity, self._inner)
         joined = self.base.select(self.entity.id, *(c for c in used if c != self.entity.id))
-        key = joined[self.entity.id]
-        for join, (right, right_key) in self._plan(rule).items():
-            # An inner join where the rule cannot hold for an entity without a
-            # row there: the plain shape a person would write, and a smaller join.
-            inner = True not in possible_values(rule, join, self.joins_of)
-            self._inner[join] = inner
-            joined = joined.join(right, key == right[right_key], how="inner" if inner else "left")
+        if start is not None:  # every id there is an entity's: it stands for the entity table
+            joined = plan[start][0].rename({self.entity.id: plan.pop(start)[1]})
+        for join, (right, right_key) in plan.items():
+            how = "inner" if self._inner[join] else "left"
+            joined = joined.join(right, joined[self.entity.id] == right[right_key], how=how)
         self.row = joined
         return joined.filter(self.visit(rule)).select(self.entity.id)
 

@@ -1,8 +1,10 @@
 """The SQL that synthesises the demo warehouse's tables inside DuckDB.
 
-Every number comes from hash-based pseudo-random numbers, ``hash(id, day,
-salt, seed)`` (macros ``_r``, ``_r2`` and ``_bits``), so the same seed, end
-date and sizes give the same table contents on any number of threads. The
+Every number comes from hash-based pseudo-random numbers: the stable mixer
+of :mod:`segnb.demo.mixer` over ``(id, day, salt)`` under the seed (macros
+``_h1``…``_h5``, ``_r``, ``_r2`` and ``_bits``), so the same seed, end date
+and sizes give the same table contents on any number of threads and any
+DuckDB version. The
 value distributions (channels, cities, industries, card bins, levels) are
 the constants below; :class:`Synthesis` holds the SQL of each step, run by
 :mod:`segnb.demo.warehouse` chunk by chunk of users.
@@ -19,10 +21,17 @@ import datetime
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["EVENTS", "SCHEMA", "TABLES", "Synthesis"]
+from segnb.demo.mixer import macros_sql
+
+__all__ = ["EVENTS", "ORDER", "SCHEMA", "TABLES", "Synthesis"]
 
 TABLES = ("users", "user_tags", "events", "merchants", "merchant_tags", "ground_truth",
           "segnb_catalog")  # fmt: skip
+#: the order rows are written in: snapshots and events by date, as a warehouse keeps them
+#: (a scan of one day then reads that day's row groups only), the rest by id
+ORDER = {"users": "user_id", "user_tags": "dt, user_id", "events": "ts, user_id",
+         "merchants": "merchant_id", "merchant_tags": "dt, merchant_id",
+         "ground_truth": "user_id"}  # fmt: skip
 
 # -- value distributions -------------------------------------------------------
 
@@ -132,17 +141,15 @@ class Synthesis:
     def __init__(self, users: int, days: int, seed: int, end: datetime.date) -> None:
         self.users, self.days, self.seed, self.end = users, days, seed, end
         self.start = end - datetime.timedelta(days=days - 1)
-        self.sql_seed = f"({seed})::BIGINT"  # parenthesised: -2**63 must not overflow
 
     def create_macros(self) -> None:
-        seed = self.sql_seed
-        # uniform numbers in [0,1) from hashes of (ids, salt, seed): deterministic on any
-        # number of threads, unlike random(); _bits takes 20-bit slices of one hash
-        self.con.execute(f"""
-            CREATE TEMP MACRO _r(a, salt) AS
-                (hash(a, salt, {seed}) >> 11)::DOUBLE / 9007199254740992.0;
+        # uniform numbers in [0,1) from hashes of (ids, salt) under the seed: deterministic
+        # on any number of threads, unlike random(); _bits takes 20-bit slices of one hash
+        self.con.execute(macros_sql(self.seed))
+        self.con.execute("""
+            CREATE TEMP MACRO _r(a, salt) AS (_h2(a, salt) >> 11)::DOUBLE / 9007199254740992.0;
             CREATE TEMP MACRO _r2(a, b, salt) AS
-                (hash(a, b, salt, {seed}) >> 11)::DOUBLE / 9007199254740992.0;
+                (_h3(a, b, salt) >> 11)::DOUBLE / 9007199254740992.0;
             CREATE TEMP MACRO _norm(u1, u2) AS sqrt(-2 * ln(1 - u1)) * cos(2 * pi() * u2);
             CREATE TEMP MACRO _sig(x) AS 1 / (1 + exp(-x));
             CREATE TEMP MACRO _geo(u, m) AS floor(ln(1 - u) / ln(m / (1 + m)))::INTEGER;
@@ -159,7 +166,7 @@ class Synthesis:
         cards = [w for _, w in CARD_BINS]
         channels = [w for _, w, _ in CHANNELS]
         # 30 uniform numbers per user, three 20-bit slices of each of 10 hashes
-        hashes = ", ".join(f"hash(user_id, {k}, {self.sql_seed}) AS h{k}" for k in range(10))
+        hashes = ", ".join(f"_h2(user_id, {k}) AS h{k}" for k in range(10))
 
         def u(n: int) -> str:
             return f"_bits(h{n // 3}, {20 * (n % 3)})"
@@ -238,7 +245,7 @@ class Synthesis:
 
     def write_days(self) -> None:
         """One row per user and active day (temp table _ud): how much of what the user did."""
-        d, dow0, seed = self.days, self.start.weekday(), self.sql_seed
+        d, dow0 = self.days, self.start.weekday()
         amount = _amount_cents
         self.con.execute(f"""
             CREATE OR REPLACE TEMP TABLE _ud AS
@@ -258,14 +265,14 @@ class Synthesis:
                          ELSE least(1.0, greatest(qd / 0.85,
                              act * CASE WHEN ({dow0} + day) % 7 >= 5 THEN 1.15 ELSE 0.95 END))
                     END AS ad,
-                    hash(user_id, day, 40, {seed}) AS h1
+                    _h3(user_id, day, 40) AS h1
                 FROM g
             ), i AS (
                 SELECT * EXCLUDE (ghost, q, trend),
                     least(1.0, qd / ad) AS pb,
-                    hash(user_id, day, 41, {seed}) AS h2,
-                    hash(user_id, day, 42, {seed}) AS h3,
-                    hash(user_id, day, 43, {seed}) AS h4
+                    _h3(user_id, day, 41) AS h2,
+                    _h3(user_id, day, 42) AS h3,
+                    _h3(user_id, day, 43) AS h4
                 FROM h
                 WHERE _bits(h1, 0) < ad
             ), j AS (
@@ -328,7 +335,7 @@ class Synthesis:
                 FROM _ud
             ), f AS (
                 SELECT *, CASE {kind} ELSE {len(counts) - 1} END AS t,
-                    hash(user_id, day, i, 60, {self.sql_seed}) AS h
+                    _h4(user_id, day, i, 60) AS h
                 FROM e
             ), g AS (
                 SELECT *, i - CASE t {first} ELSE 0 END AS k,

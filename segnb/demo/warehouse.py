@@ -3,9 +3,12 @@
 :func:`generate` writes a DuckDB file with users, daily tag snapshots,
 behaviour events, merchants, a hidden ground truth for model evaluation and
 the catalog that describes them (``segnb_catalog``). Everything is generated
-inside DuckDB from hash-based pseudo-random numbers, ``hash(id, day, salt,
-seed)``, so the same seed, end date and sizes give the same table contents on
-any number of threads, and ten million users take minutes, not hours.
+inside DuckDB from hash-based pseudo-random numbers (a stable mixer of ``(id,
+day, salt)`` under the seed, :mod:`segnb.demo.mixer`), so the same seed, end
+date and sizes give the same table contents on any number of threads and
+DuckDB versions, and ten million users take minutes, not hours. Tag
+snapshots and events are stored ordered by date, as a warehouse partitioned
+by day keeps them: reading the latest snapshot reads that day's rows only.
 
 How the data hangs together: every user has a latent purchase propensity
 ``p`` (the probability of at least one purchase in a week), driven by a hidden
@@ -46,7 +49,7 @@ try:
 except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib  # type: ignore[no-redef]
 
-from segnb.demo.synth import SCHEMA, TABLES, Synthesis
+from segnb.demo.synth import ORDER, SCHEMA, TABLES, Synthesis
 from segnb.errors import SegnbError, WarehouseError
 
 __all__ = ["DEMO_CATALOG", "TABLES", "DemoError", "DemoInfo", "demo_catalog", "generate"]
@@ -248,9 +251,12 @@ class _Writer(Synthesis):
         import duckdb
         from tqdm import tqdm  # not tqdm.auto: that imports IPython
 
-        con = duckdb.connect(str(self.path))
+        # generated chunk by chunk of users into a staging file, then copied in date order
+        stage = self.path.with_name(f"{self.path.name}.stage")
+        _remove(stage)
+        con = duckdb.connect(str(stage))
         bar = tqdm(
-            total=4 * self.chunks + 2,
+            total=4 * self.chunks + 3,
             desc="segnb demo",
             unit="step",
             file=sys.stderr,
@@ -282,11 +288,26 @@ class _Writer(Synthesis):
             bar.update()
             bar.set_postfix_str("catalog")
             con.execute("INSERT INTO segnb_catalog VALUES ($1)", [DEMO_CATALOG])
-            con.execute("CHECKPOINT")
-            rows = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+            bar.update()
+            bar.set_postfix_str("ordering by date")
+            self._copy_ordered(con)
+            rows = {t: con.execute(f"SELECT count(*) FROM out.{t}").fetchone()[0] for t in TABLES}
+            con.execute("DETACH out")
             bar.set_postfix_str("done", refresh=False)
             bar.update()
             return rows
         finally:
             bar.close()
             con.close()
+            _remove(stage)
+
+    def _copy_ordered(self, con: Any) -> None:
+        """Every table into the target file, in the order of ``ORDER`` (by date, then id)."""
+        quoted = "'" + str(self.path).replace("'", "''") + "'"
+        con.execute(f"ATTACH {quoted} AS out")
+        con.execute("SET preserve_insertion_order = true")
+        for table in TABLES:
+            order = f" ORDER BY {ORDER[table]}" if table in ORDER else ""
+            con.execute(f"CREATE TABLE out.{table} AS SELECT * FROM {table}{order}")
+            con.execute(f"DROP TABLE {table}")  # frees the staging file's memory as it goes
+        con.execute("CHECKPOINT out")

@@ -1,0 +1,261 @@
+"""segnb against its peers, in one run: rules, members, sets, models (and Spark, reported).
+
+Usage::
+
+    python benchmarks/run.py                              # 1M users x 30 days; about 5 minutes
+    python benchmarks/run.py --users 1000000 10000000 --days 30 7
+    python benchmarks/run.py --skip spark models --repeat 3
+
+Builds the date-ordered demo warehouse of each size once (kept in
+``--data-dir``), then, in this one process:
+
+* **rules**: every rule of :mod:`benchmarks.peers` through ``ws.estimate``,
+  hand-written DuckDB SQL, Ibis written by hand (both on segnb's own DuckDB
+  connection), and polars and pandas on the tables held in memory; all run
+  in turns, ``--repeat`` rounds after a warm-up round, medians reported,
+  counts checked equal;
+* **members**: saving a rules segment (member table, dense ids, bitmap)
+  against ``CREATE TABLE … AS`` of the hand-written query;
+* **sets**: :mod:`benchmarks.sets` (segnb, DuckDB ``INTERSECT``, raw pyroaring);
+* **models**: :mod:`benchmarks.models`' warehouse, each model trained on a
+  sample, then scored in the engine against pulling the features and
+  ``predict_proba``;
+* **spark**: the rules on local Spark through Ibis, times and counts reported.
+
+Writes ``--out`` (``benchmarks/RESULTS.md``) with versions, machine facts, the
+tables and a plot (``results.svg`` beside it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(HERE.parent), str(HERE)]
+
+import peers  # noqa: E402
+import report  # noqa: E402
+
+import segnb  # noqa: E402
+from segnb.demo.warehouse import generate  # noqa: E402
+
+END = dt.date(2026, 11, 21)
+PEERS = ("segnb", "duckdb_sql", "ibis_by_hand", "polars", "pandas")
+
+
+def interleaved(calls: dict, repeat: int) -> tuple[dict[str, float], dict[str, object]]:
+    """Median seconds of each callable, run in turns so load drift hits all alike."""
+    times: dict[str, list[float]] = {k: [] for k in calls}
+    results: dict[str, object] = {}
+    for round_ in range(repeat + 1):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            results[name] = fn()
+            if round_:  # the first round warms the caches
+                times[name].append(time.perf_counter() - start)
+    return {k: statistics.median(v) for k, v in times.items()}, results
+
+
+def warehouse(data_dir: Path, users: int, days: int) -> tuple[Path, float | None]:
+    path = data_dir / f"demo_{users}_{days}_{END:%Y%m%d}_v2.duckdb"
+    if path.exists():
+        return path, None
+    info = generate(path, users=users, days=days, seed=0, end=END, progress=False)
+    return path, info.seconds
+
+
+def bench_rules(ws, con, frames, as_of, repeat: int) -> list[dict]:
+    rows = []
+    for rule in peers.RULES:
+        sql = rule.sql.replace("{T}", as_of.isoformat())
+        calls = {
+            "segnb": lambda r=rule: ws.estimate(r.text, as_of=as_of),
+            "duckdb_sql": lambda s=sql: con.execute(s).fetchone()[0],
+            "ibis_by_hand": lambda r=rule: r.ibis(ws.con, as_of),
+            "polars": lambda r=rule: r.polars(frames, as_of),
+            "pandas": lambda r=rule: r.pandas(frames, as_of),
+        }
+        if frames is None:
+            del calls["polars"], calls["pandas"]
+        medians, results = interleaved(calls, repeat)
+        counts = {int(v) for v in results.values()}
+        if len(counts) != 1:
+            raise SystemExit(f"{rule.name}: the peers disagree: {results}")
+        rows.append({"rule": rule.name, "count": counts.pop(), **medians})
+        print(f"  {rule.name:<36}" + " ".join(f"{k} {v:.3f}s" for k, v in medians.items()),
+              flush=True)  # fmt: skip
+    return rows
+
+
+def bench_members(ws, con, as_of, repeat: int) -> dict:
+    rule = next(r for r in peers.RULES if r.name == "no purchase in 30 days")
+    ids_sql = rule.sql.replace("{T}", as_of.isoformat()).replace(
+        "SELECT count(*)", "SELECT u.user_id", 1
+    )
+    seconds, sizes = [], []
+    for n in range(repeat):
+        start = time.perf_counter()
+        seg = ws.create_segment(f"bench_members_{n}", rules=rule.text, as_of=as_of)
+        seconds.append(time.perf_counter() - start)
+        sizes.append(seg.size)
+        seg.delete()
+    hand = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        con.execute(f"CREATE OR REPLACE TABLE bench_hand_members AS {ids_sql}")
+        hand.append(time.perf_counter() - start)
+    n_hand = con.execute("SELECT count(*) FROM bench_hand_members").fetchone()[0]
+    con.execute("DROP TABLE bench_hand_members")
+    assert set(sizes) == {n_hand}, (sizes, n_hand)
+    return {"rule": rule.text, "members": n_hand, "segnb": statistics.median(seconds),
+            "duckdb_ctas": statistics.median(hand)}  # fmt: skip
+
+
+def bench_size(args, users: int, days: int) -> dict:
+    path, built = warehouse(args.data_dir, users, days)
+    print(f"\n== {users:,} users x {days} days ({path.name})"
+          + (f", built in {built:.0f}s" if built else ", cached"), flush=True)  # fmt: skip
+    ws = segnb.connect(f"duckdb:///{path}")
+    con = ws.con.con
+    con.execute(f"SET threads = {args.threads}; SET memory_limit = '{args.duckdb_memory}'")
+    as_of = END + dt.timedelta(days=1)
+    doctor = [str(f) for f in ws.doctor()]
+    frames = None
+    load = None
+    if users <= args.memory_peers_max:
+        start = time.perf_counter()
+        frames = peers.load_frames(con)
+        load = time.perf_counter() - start
+    rules = bench_rules(ws, con, frames, as_of, args.repeat)
+    members = None if "members" in args.skip else bench_members(ws, con, as_of, 3)
+    plans = {}
+    for rule in peers.RULES:  # the plans of the slowest ratio, kept for the report
+        plans[rule.name] = (
+            con.execute("EXPLAIN ANALYZE " + ws.sql(rule.text, as_of=as_of)).fetchall()[0][1],
+            con.execute("EXPLAIN ANALYZE " + rule.sql.replace("{T}", as_of.isoformat())).fetchall()[0][1],
+        )  # fmt: skip
+    del frames
+    ws.con.disconnect()
+    return {"users": users, "days": days, "built": built, "load": load, "rules": rules,
+            "members": members, "doctor": doctor, "plans": plans}  # fmt: skip
+
+
+def bench_sets(args) -> dict:
+    import sets
+
+    rows, cold, seconds = sets.measure(args.set_users, args.repeat, args.threads)
+    return {"users": args.set_users, "rows": rows, "cold": cold, "seconds": seconds}
+
+
+def bench_models(args) -> list[dict]:
+    import ibis
+    import models
+    import numpy as np
+
+    from segnb.models.api import predict, rescore
+
+    path = args.data_dir / f"models_{args.model_users}.duckdb"
+    if not path.exists():
+        models.build(path, args.model_users)
+    ws = segnb.connect(f"duckdb:///{path}", catalog=models.CATALOG)
+    ws.con.raw_sql(f"SET threads = {args.threads}; SET memory_limit = '{args.duckdb_memory}'")
+    labels = ws.con.table("labels")
+    users = ws.catalog.table("users").select("user_id")
+    out = []
+    for model in args.models:
+        start = time.perf_counter()
+        res = predict(
+            ws, audience=users, positive=labels.filter(labels.label).select("user_id"),
+            negative=labels.filter(~labels.label).select("user_id"), model=model,
+            as_of=models.AS_OF, max_rows=100_000, importances=False, progress=False,
+        )  # fmt: skip
+        train = time.perf_counter() - start
+        table = f"bench_scores_{model}"
+        start = time.perf_counter()
+        scores, _ = rescore(ws, res.model, audience=users, as_of=models.AS_OF)
+        ws.con.raw_sql(
+            f"CREATE OR REPLACE TABLE {table} AS {ibis.to_sql(scores, dialect='duckdb')}"
+        )
+        engine = time.perf_counter() - start
+        plan = res.model.plan(ws.catalog, as_of=models.AS_OF)
+        start = time.perf_counter()
+        frame = plan.table.to_pyarrow().to_pandas()
+        pull = time.perf_counter() - start
+        start = time.perf_counter()
+        python = res.model.predict_proba(frame[plan.names].to_numpy(dtype=float, na_value=np.nan))[
+            :, 1
+        ]
+        proba = time.perf_counter() - start
+        engine_scores = (
+            ws.con.table(table).to_pyarrow().to_pandas().set_index("user_id")
+            .loc[frame["user_id"], "score"].to_numpy()
+        )  # fmt: skip
+        diff = float(np.max(np.abs(engine_scores - python)))
+        ws.con.raw_sql(f"DROP TABLE {table}")
+        out.append({"model": model, "auc": res.evaluation()["roc_auc"], "train": train,
+                    "engine": engine, "pull": pull, "predict_proba": proba, "max_diff": diff})  # fmt: skip
+        print(f"  {model}: train {train:.1f}s, engine {engine:.1f}s, python {pull:.1f}+{proba:.1f}s,"
+              f" max diff {diff:.2g}", flush=True)  # fmt: skip
+        del frame, python, engine_scores
+    ws.con.disconnect()
+    return out
+
+
+def bench_spark(args) -> dict:
+    try:
+        import spark_rules
+    except ImportError as exc:
+        return {"skipped": f"pyspark is not installed ({exc})"}
+    path, _ = warehouse(args.data_dir, args.spark_users, 30)
+    return spark_rules.measure(path, END + dt.timedelta(days=1), args.repeat)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--days", type=int, nargs="+", default=[30], help="one per --users")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--duckdb-memory", default="2GB", help="DuckDB's memory_limit")
+    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/segnb-bench"))
+    parser.add_argument("--memory-peers-max", type=int, default=2_000_000,
+                        help="polars and pandas only up to this many users (memory)")  # fmt: skip
+    parser.add_argument("--set-users", type=int, default=10_000_000)
+    parser.add_argument("--model-users", type=int, default=1_000_000)
+    parser.add_argument("--models", nargs="+",
+                        default=["logistic", "random_forest", "gradient_boosting"])  # fmt: skip
+    parser.add_argument("--spark-users", type=int, default=100_000)
+    parser.add_argument("--skip", nargs="*", default=[],
+                        choices=["rules", "members", "sets", "models", "spark"])  # fmt: skip
+    parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args(argv)
+    days = args.days if len(args.days) == len(args.users) else args.days[:1] * len(args.users)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    started, load_before = time.perf_counter(), os.getloadavg()
+    results: dict = {"argv": " ".join(sys.argv[1:]) or "(defaults)", "sizes": []}
+    if "rules" not in args.skip:
+        results["sizes"] = [bench_size(args, u, d) for u, d in zip(args.users, days, strict=True)]
+    if "sets" not in args.skip:
+        print("\n== sets", flush=True)
+        results["sets"] = bench_sets(args)
+    if "models" not in args.skip:
+        print("\n== models", flush=True)
+        results["models"] = bench_models(args)
+    if "spark" not in args.skip:
+        print("\n== spark", flush=True)
+        results["spark"] = bench_spark(args)
+    results["seconds"] = time.perf_counter() - started
+    results["load"] = (load_before, os.getloadavg())
+    report.write(args.out, results)
+    print(f"\nwrote {args.out} in {results['seconds']:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
