@@ -63,7 +63,12 @@ def test_engine_scores_equal_predict_proba(backend, fitted, model, mode):
     engine_plan = build_features(backend.catalog, "users", as_of=DEMO_END, features=plan.spec())
     scores = score_table(pipe, engine_plan.table, "user_id", plan.names, mode=mode)
     got = scores.to_pyarrow().to_pandas().set_index("user_id").loc[ids, "score"].to_numpy()
-    want = pipe.predict_proba(X)[:, 1]
+    # the scores of the features as this engine computed them: sums of doubles may differ in
+    # the last bit between engines (summation order), and a tree cut can fall between them
+    frame = engine_plan.table.to_pyarrow().to_pandas().set_index("user_id").loc[ids]
+    here = frame[plan.names].to_numpy(dtype=float, na_value=np.nan)
+    np.testing.assert_allclose(here, X, rtol=1e-12, atol=1e-12)  # the same features, to rounding
+    want = pipe.predict_proba(here)[:, 1]
     diff = float(np.max(np.abs(got - want)))
     DIFFS[f"{backend.name}/{mode}/{model}"] = diff
     print(f"max |engine - predict_proba| {backend.name} {mode} {model}: {diff:.3g}")
