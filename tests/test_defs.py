@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 import tomllib
 
 import pytest
 from store_tools import AS_OF
 
+import segnb
+from segnb import cli
 from segnb.errors import DefinitionFileError
 from segnb.segments.graph import Graph
 
@@ -132,3 +136,50 @@ def test_prune_is_guarded_by_the_dependency_graph(store_ws, tmp_path):
     ws.defs.apply(tmp_path, prune=True)
     assert [s.name for s in ws.segments()] == ["buyers"]
     assert not any(s.action == "delete" for s in ws.defs.apply(tmp_path))  # without --prune: kept
+
+
+def test_uploads_record_checksum_and_say_they_are_not_reproducible(store_ws, tmp_path):
+    ws = store_ws
+    ids = tmp_path / "ids.csv"
+    ids.write_text("user_id\n1\n2\n3\n999999999\n")
+    ws.upload("listed", ids, "user_id")
+    out = tmp_path / "defs"
+    ws.defs.export(out)
+    text = (out / "listed.toml").read_text()
+    doc = tomllib.loads(text)
+    assert doc["upload"]["checksum"] == hashlib.sha256(ids.read_bytes()).hexdigest()
+    assert doc["upload"]["reproducible"] is False
+    assert doc["upload"]["report_matched"] == 3 and doc["upload"]["report_unmatched"] == 1
+    assert "not reproducible from this file" in text
+    assert [s.action for s in ws.defs.apply(out)] == ["unchanged"]
+    ws.segment("listed").delete()
+    ids.write_text("user_id\n4\n")  # the list file changed: its members cannot come back
+    step = ws.defs.apply(out)[0]
+    assert step.action == "drift" and "upload it again" in step.reason
+    assert ws.segments() == []
+
+
+def test_cli_export_dry_run_apply(warehouse, tmp_path, capsys):
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, path)
+    url = f"duckdb:///{path}"
+    ws = segnb.connect(str(path))
+    ws.create_segment("buyers", rules=BUYERS, as_of=AS_OF)
+    ws.con.disconnect()
+    out = tmp_path / "segments"
+    assert cli.main(["defs", "export", str(out), "--url", url]) == 0
+    assert "wrote 1 definition file" in capsys.readouterr().out
+    rule = out / "buyers.toml"
+    rule.write_text(rule.read_text().replace("and is_member", "and not is_member"))
+    assert cli.main(["defs", "apply", str(out), "--dry-run", "--url", url]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("plan (nothing written): 1 redefine") and "~ redefine" in printed
+    assert cli.main(["defs", "apply", str(out), "--url", url]) == 0
+    assert capsys.readouterr().out.startswith("applied: 1 redefine")
+    (out / "bad.toml").write_text('name = "bad"\nmethod = "rules"\nrule = "is_member and"\n')
+    assert cli.main(["defs", "apply", str(out), "--url", url]) == 2
+    err = capsys.readouterr().err
+    assert f"{out / 'bad.toml'}:3:" in err and "nothing was applied" in err
+    ws = segnb.connect(str(path))
+    assert ws.segment("buyers").version == 2 and "not is_member" in ws.segment("buyers").text
+    ws.con.disconnect()
