@@ -79,6 +79,7 @@ def _defs_commands(sub) -> None:
     apply = verbs.add_parser("apply", help="make the store match the files of DIR")
     apply.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     apply.add_argument("--prune", action="store_true", help="delete segments that have no file")
+    apply.add_argument("--as-of", type=_date, default=None, help="the date T of new versions")
     for cmd in (export, apply):
         cmd.add_argument("dir", metavar="DIR", help="directory of the definition files")
         _store_args(cmd)
@@ -325,7 +326,9 @@ def run_defs(args: argparse.Namespace) -> str:
             paths = ws.defs.export(args.dir)
             files = f"{len(paths)} definition file{'s' if len(paths) != 1 else ''}"
             return f"wrote {files} to {args.dir}"
-        return str(ws.defs.apply(args.dir, dry_run=args.dry_run, prune=args.prune))
+        return str(
+            ws.defs.apply(args.dir, dry_run=args.dry_run, prune=args.prune, as_of=args.as_of)
+        )
 
 
 COMMANDS = {

@@ -224,11 +224,11 @@ def _option_changes(ctx: Context, item: Def, row: Any) -> dict[str, Any]:
     return changed
 
 
-def _estimate(ctx: Context, item: Def) -> int | None:
+def _estimate(ctx: Context, item: Def, as_of: Any = None) -> int | None:
     try:
         if item.method == "rules":
             tz = item.opts.get("tz") or ctx.tz
-            return int(ctx.members(item.text, None, item.entity, tz=tz).count().execute())
+            return int(ctx.members(item.text, as_of, item.entity, tz=tz).count().execute())
         if item.method == "sets":
             return set_size(ctx, item.text)
     except SegnbError:
@@ -236,7 +236,7 @@ def _estimate(ctx: Context, item: Def) -> int | None:
     return None
 
 
-def _step(ctx: Context, item: Def, row: Any) -> PlanStep:
+def _step(ctx: Context, item: Def, row: Any, as_of: Any = None) -> PlanStep:
     file = str(item.path)
     if row is None:
         if item.method == "upload" and sha256_of(item.inputs["path"]) != item.definition.get(
@@ -246,7 +246,7 @@ def _step(ctx: Context, item: Def, row: Any) -> PlanStep:
                 "an upload's members are not reproducible from its definition, and its list "
                 f"file {item.inputs['path']!r} is gone or changed; upload it again (ws.upload)"
             ))  # fmt: skip
-        return PlanStep(item.name, "create", item.method, file, size=_estimate(ctx, item))
+        return PlanStep(item.name, "create", item.method, file, size=_estimate(ctx, item, as_of))
     version = ctx.store.version_row(row["id"], row["current_version"]) if (
         row["current_version"] is not None) else None  # fmt: skip
     current = None if version is None else int(version["size"])
@@ -262,7 +262,7 @@ def _step(ctx: Context, item: Def, row: Any) -> PlanStep:
             return PlanStep(item.name, "unchanged", item.method, file, current, current)
         what = ", ".join(([] if same else ["rule" if item.method == "rules" else "expression"])
                          + sorted(changed))  # fmt: skip
-        size = current if same else _estimate(ctx, item)
+        size = current if same else _estimate(ctx, item, as_of)
         return PlanStep(item.name, "redefine", item.method, file, size, current, f"changed: {what}")
     if row["method"] != item.method:
         return PlanStep(item.name, "drift", item.method, file, current=current, reason=(
@@ -292,7 +292,9 @@ def _inputs_differ(item: Def, stored: dict[str, Any]) -> bool:
     return False
 
 
-def plan(ctx: Context, items: list[Def], prune: bool = False) -> tuple[DefPlan, dict[str, Def]]:
+def plan(
+    ctx: Context, items: list[Def], prune: bool = False, as_of: Any = None
+) -> tuple[DefPlan, dict[str, Def]]:
     """The plan for ``items`` in dependency order; refusals raise before anything is written."""
     by_name = {item.name: item for item in items}
     rows = {r["name"]: r for r in ctx.visible_rows(None)}
@@ -313,7 +315,7 @@ def plan(ctx: Context, items: list[Def], prune: bool = False) -> tuple[DefPlan, 
             "applied:\n" + "\n".join(missing),
             missing,
         )
-    out = DefPlan(_step(ctx, by_name[n], rows.get(n)) for n in _order(list(by_name), needs))
+    out = DefPlan(_step(ctx, by_name[n], rows.get(n), as_of) for n in _order(list(by_name), needs))
     if prune:
         gone = [n for n in rows if n not in by_name]
         blocked = []
@@ -354,22 +356,28 @@ def _order(names: list[str], needs: dict[str, set[str]]) -> list[str]:
     return out
 
 
-def apply(ctx: Context, directory: Any, *, dry_run: bool = False, prune: bool = False) -> DefPlan:
-    """Make the store match the files of ``directory``; the plan (see the module docs)."""
+def apply(
+    ctx: Context, directory: Any, *, dry_run: bool = False, prune: bool = False, as_of: Any = None
+) -> DefPlan:
+    """Make the store match the files of ``directory``; the plan (see the module docs).
+
+    New versions (and the estimates of a dry run) are as of ``as_of`` (default: each
+    segment's today).
+    """
     items = read_dir(ctx, directory)
-    steps, by_name = plan(ctx, items, prune)
+    steps, by_name = plan(ctx, items, prune, as_of)
     if dry_run:
         return steps
     for step in steps:
         if step.action == "create":
             item = by_name[step.name]
-            create_with(ctx, item.method, item.name, entity=item.entity, **_create_opts(item),
+            create_with(ctx, item.method, item.name, as_of=as_of, entity=item.entity, **_create_opts(item),
                         **item.inputs)  # fmt: skip
         elif step.action == "redefine":
             item = by_name[step.name]
             row = ctx.find_row(item.name)
             kw = _option_changes(ctx, item, row)
-            redefine(ctx, row, item.text, **kw)
+            redefine(ctx, row, item.text, as_of, **kw)
         elif step.action == "delete":
             delete_segment(ctx, ctx.find_row(step.name))
     steps.applied = True
@@ -395,11 +403,13 @@ class Defs:
         """
         return export(self.ctx, directory)
 
-    def apply(self, directory: Any, dry_run: bool = False, prune: bool = False) -> DefPlan:
+    def apply(
+        self, directory: Any, dry_run: bool = False, prune: bool = False, as_of: Any = None
+    ) -> DefPlan:
         """Make the store match ``directory``'s files; the plan as data (``.to_frame()``).
 
         Examples
         --------
         >>> print(ws.defs.apply("segments/", dry_run=True))   # doctest: +SKIP
         """
-        return apply(self.ctx, directory, dry_run=dry_run, prune=prune)
+        return apply(self.ctx, directory, dry_run=dry_run, prune=prune, as_of=as_of)
