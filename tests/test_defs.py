@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import tomllib
 
 import pytest
+import tomllib
 from store_tools import AS_OF
 
 import segnb
@@ -71,7 +71,9 @@ def test_round_trip_idempotent_and_one_edit(store_ws, tmp_path):
     assert order.index("vip_buyers") > max(order.index("vip"), order.index("buyers"))
     assert order.index("vip_or_buyers") > max(order.index("vip"), order.index("buyers"))
     sizes = {s.name: s.size for s in dry}
-    assert sizes["buyers"] == ws.estimate(BUYERS) and sizes["vip_buyers"] is None  # inputs not yet there
+    assert (
+        sizes["buyers"] == ws.estimate(BUYERS) and sizes["vip_buyers"] is None
+    )  # inputs not yet there
     applied = ws.defs.apply(tmp_path)
     assert applied.applied and {s.action for s in applied} == {"create"}
     after = snapshot(ws)
@@ -105,7 +107,7 @@ def test_bad_files_are_named_and_nothing_is_applied(store_ws, tmp_path):
     (tmp_path / "good.toml").write_text('name = "good"\nmethod = "rules"\nrule = "is_member"\n')
     (tmp_path / "broken.toml").write_text('name = "broken"\nmethod = "rules"\nrule = "is_member\n')
     (tmp_path / "typo.toml").write_text(
-        'name = "typo"\nmethod = "rules"\nrule = \'\'\'\nis_member\nand cty = "x"\n\'\'\'\n'
+        "name = \"typo\"\nmethod = \"rules\"\nrule = '''\nis_member\nand cty = \"x\"\n'''\n"
     )
     (tmp_path / "key.toml").write_text('name = "key"\nmethod = "rules"\nrul = "is_member"\n')
     with pytest.raises(DefinitionFileError) as info:
