@@ -72,7 +72,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _connection_args(doctor)
     _refresh_commands(sub)
+    _defs_commands(sub)
     return parser
+
+
+def _defs_commands(sub) -> None:
+    defs = sub.add_parser("defs", help="segments as code: export or apply TOML definition files")
+    verbs = defs.add_subparsers(dest="defs_command", required=True, metavar="ACTION")
+    export = verbs.add_parser("export", help="write one TOML file per segment into DIR")
+    apply = verbs.add_parser("apply", help="make the store match the files of DIR")
+    apply.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
+    apply.add_argument("--prune", action="store_true", help="delete segments that have no file")
+    apply.add_argument("--as-of", type=_date, default=None, help="the date T of new versions")
+    for cmd in (export, apply):
+        cmd.add_argument("dir", metavar="DIR", help="directory of the definition files")
+        _store_args(cmd)
 
 
 def _time(text: str) -> str:
@@ -320,6 +334,18 @@ def run_runs(args: argparse.Namespace) -> str:
     return "no notebook runs recorded" if frame.empty else frame.to_string(index=False)
 
 
+def run_defs(args: argparse.Namespace) -> str:
+    target = session.Target.resolve(args.url, args.catalog, schema=args.schema)
+    with session.workspace(target, read_only=args.defs_command == "export") as ws:
+        if args.defs_command == "export":
+            paths = ws.defs.export(args.dir)
+            files = f"{len(paths)} definition file{'s' if len(paths) != 1 else ''}"
+            return f"wrote {files} to {args.dir}"
+        return str(
+            ws.defs.apply(args.dir, dry_run=args.dry_run, prune=args.prune, as_of=args.as_of)
+        )
+
+
 COMMANDS = {
     "demo": run_demo,
     "estimate": run_estimate,
@@ -331,6 +357,7 @@ COMMANDS = {
     "schedule": run_schedule,
     "report": run_report,
     "runs": run_runs,
+    "defs": run_defs,
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "CatalogError",
+    "DefinitionFileError",
     "DuplicateNameError",
     "InvalidValueError",
     "NotAvailableError",
@@ -198,6 +199,20 @@ class UploadError(SegnbError, ValueError):
 
 class InvalidValueError(SegnbError, ValueError):
     """An argument with a value segnb cannot use (an unknown refresh, a date in the past, …)."""
+
+
+class DefinitionFileError(SegnbError, ValueError):
+    """Segment definition files that cannot be applied; each problem names file, line, column.
+
+    ``problems`` lists one message per problem; nothing was applied.
+    """
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        self.problems = list(problems or [message])
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (type(self), (str(self), self.problems))
 
 
 class StoreBusyError(StoreError):

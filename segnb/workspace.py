@@ -20,6 +20,7 @@ from segnb.lang.nodes import Node
 from segnb.segments.builtin import is_sets
 from segnb.segments.context import Context, StoreResolver
 from segnb.segments.create import create_with
+from segnb.segments.defs import Defs
 from segnb.segments.groups import Groups
 from segnb.segments.lifecycle import deleted_log, list_rows
 from segnb.segments.plans import Plans
@@ -337,6 +338,11 @@ class Workspace:
     def groups(self) -> Groups:
         """Groups of segments: ``ws.groups.create/rename/delete/list``."""
         return Groups(self.ctx)
+
+    @property
+    def defs(self) -> Defs:
+        """Segments as code: ``ws.defs.export(dir)``, ``ws.defs.apply(dir, dry_run=, prune=)``."""
+        return Defs(self.ctx)
 
     @property
     def plans(self) -> Plans:

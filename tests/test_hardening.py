@@ -433,7 +433,7 @@ def test_two_refreshes_in_one_process_the_loser_is_busy(store_ws):
         for outcome in outcomes:
             assert outcome == "ok" or isinstance(outcome, SegmentBusyError), outcome
         assert seg.status == "active" and seg.size > 0
-    versions = ws.segment("buyers").history()["version"]
+    versions = ws.segment("buyers").history().index
     assert list(versions) == list(range(1, len(versions) + 1))
     other.con.disconnect()
 

@@ -95,13 +95,13 @@ def test_replace(buyers):
         run(buyers, "%%segment buyers\nis_member")
     # the same rule again (a re-run or scheduled notebook) writes a new version
     again = run(buyers, f"%%segment buyers --as-of {AS_OF}\n{BUYERS}  # same rule\n")
-    assert again.version == 2 and list(again.history()["version"]) == [1, 2]
+    assert again.version == 2 and list(again.history().index) == [1, 2]
     with pytest.raises(UsageError, match="'cty' is not a tag"):
         run(buyers, "%%segment buyers --replace\ncty = 1")
     assert run(buyers, "%segment show buyers").text == BUYERS  # a bad rule deletes nothing
     seg = run(buyers, f"%%segment buyers --replace --group VIP --as-of {AS_OF}\nis_member")
     assert seg.text == "is_member" and seg.version == 3 and seg.group == "VIP"
-    assert list(seg.history()["version"]) == [1, 2, 3]  # replacing keeps the history
+    assert list(seg.history().index) == [1, 2, 3]  # replacing keeps the history
 
 
 def test_cell_mistakes(duck):
@@ -199,7 +199,7 @@ def test_history_refresh_and_sparkline(buyers, capsys):
     assert seg.size == ws.estimate(BUYERS, as_of=EARLIER)
     run(buyers, "%segment refresh buyers --as-of 2025-03-01")
     history = run(buyers, "%segment history buyers")
-    assert history["version"].tolist() == [1, 2, 3]
+    assert history.index.tolist() == [1, 2, 3]
     assert history["as_of"].tolist() == [AS_OF, EARLIER, datetime.date(2025, 3, 1)]
     card = run(buyers, "%segment show buyers")._repr_html_()
     points = history_points(ws.segment("buyers"))  # what the report's history chart plots
@@ -209,10 +209,10 @@ def test_history_refresh_and_sparkline(buyers, capsys):
     assert "var(--jp-" in card and "#666" not in card.replace("var(--jp-ui-font-color2, #666)", "")
     capsys.readouterr()
     newest = run(buyers, "%segment history buyers --limit 2")
-    assert newest["version"].tolist() == [2, 3]
+    assert newest.index.tolist() == [2, 3]
     assert "showing" not in capsys.readouterr().out  # asked for: no note
     run(buyers, "%config SegNB.displaylimit = 2")
-    assert run(buyers, "%segment history buyers")["version"].tolist() == [2, 3]
+    assert run(buyers, "%segment history buyers").index.tolist() == [2, 3]
     assert "showing 2 of 3 versions of 'buyers' (the newest)" in capsys.readouterr().out
 
 
@@ -397,3 +397,24 @@ def test_help(duck, capsys):
     assert "%segment VERB" in capsys.readouterr().out
     with pytest.raises(UsageError, match=r"has no verb 'lst'"):
         run(duck, "%segment help lst")
+
+
+def test_changes_counts_samples_and_export(buyers, tmp_path):
+    ws = magics(buyers).ws
+    run(buyers, f"%segment refresh buyers --as-of {EARLIER}")
+    first, second = (set(ids_of(ws, BUYERS, as_of=d)) for d in (AS_OF, EARLIER))
+    result = run(buyers, "%segment changes buyers --limit 3")
+    ch = result.changes
+    assert (ch.since, ch.version) == (1, 2)
+    assert (ch.entered_count, ch.left_count) == (len(second - first), len(first - second))
+    assert result.left["user_id"].tolist() == sorted(first - second)[:3]
+    assert f"{ch.left_count:,} left" in repr(result) and "left" in result._repr_html_()
+    since = run(buyers, f"%segment changes buyers --since {AS_OF}")
+    assert since.changes.since == 1
+    with pytest.raises(UsageError, match="no version 7"):
+        run(buyers, "%segment changes buyers --since 7")
+    note = run(buyers, f"%segment export buyers {tmp_path / 'left.parquet'} --changes left")
+    assert isinstance(note, Note) and note.size == len(first - second) and "left" in str(note)
+    assert sorted(pq.read_table(note.path).column(0).to_pylist()) == sorted(first - second)
+    with pytest.raises(UsageError, match="--since goes with --changes"):
+        run(buyers, f"%segment export buyers {tmp_path / 'x.csv'} --since 1")

@@ -109,7 +109,7 @@ def test_sigkill_mid_refresh_loses_nothing(store_ws, tmp_path):
         seg.refresh(as_of=AS_OF - datetime.timedelta(days=3))
         assert seg.version == 2 and seg.status == "active"
         assert list(seg.runs()["status"]) == ["succeeded", "interrupted", "succeeded"]
-        assert list(seg.history()["version"]) == [1, 2]
+        assert list(seg.history().index) == [1, 2]
     finally:
         if ws is not store_ws and ws.backend == "duckdb":
             ws.con.disconnect()
@@ -152,7 +152,7 @@ def test_two_processes_refreshing_one_segment(store_ws, tmp_path, lock_wait):
             assert SegmentBusyError.__name__ in out2 and "another session" in out2
             assert seg.version == 2 and seg.status == "active"
             assert sorted(seg.runs()["status"]) == ["failed", "succeeded", "succeeded"]
-        assert list(seg.history()["version"]) == list(range(1, seg.version + 1))
+        assert list(seg.history().index) == list(range(1, seg.version + 1))
     finally:
         if ws is not store_ws and ws.backend == "duckdb":
             ws.con.disconnect()
@@ -218,7 +218,7 @@ def test_a_store_inside_the_warehouse_moves_to_its_own_file(warehouse, tmp_path,
     ws = segnb.connect(str(path))
     ws.open_store(owner="tester")
     buyers, listed = ws.segment("buyers"), ws.segment("listed")
-    assert (buyers.id, listed.id) == before["ids"] and list(buyers.history()["version"]) == [1, 2]
+    assert (buyers.id, listed.id) == before["ids"] and list(buyers.history().index) == [1, 2]
     assert set(buyers.members().to_pyarrow().column(0).to_pylist()) == before["buyers"]
     assert set(listed.members().to_pyarrow().column(0).to_pylist()) == before["listed"]
     assert set(buyers.bitmap()) == before["bitmap"] and buyers.verify(sorted(before["buyers"])[0])

@@ -47,7 +47,7 @@ def test_create_rules_segment(store_ws):
     assert d["refresh"] == "once" and d["scope"] == "public" and d["timezone"] == "UTC"
     assert "'buyers' active" in repr(seg) and "version 1" in repr(seg)
     history = seg.history()
-    assert list(history["version"]) == [1] and int(history["size"][0]) == seg.size
+    assert list(history.index) == [1] and int(history["size"].iloc[0]) == seg.size
     assert ws.segment("buyers") == seg
     assert "Q4" in ws.groups
 
@@ -61,10 +61,10 @@ def test_refresh_writes_a_new_version(store_ws):
     assert seg.version == 2
     assert ids(seg.members()) == ids(ws.members(BUYERS, as_of=earlier))
     history = seg.history()
-    assert list(history["version"]) == [1, 2]
+    assert list(history.index) == [1, 2]
     assert list(history["current"]) == [False, True]
     assert list(history["as_of"]) == [AS_OF, earlier]
-    assert int(history["size"][0]) == len(first)
+    assert int(history["size"].iloc[0]) == len(first)
     assert list(seg.runs()["status"]) == ["succeeded", "succeeded"]
 
 
@@ -74,8 +74,8 @@ def test_old_member_tables_are_dropped_but_history_kept(ws_factory):
     for days in (1, 2, 3):
         seg.refresh(as_of=AS_OF - datetime.timedelta(days=days))
     history = seg.history()
-    assert list(history["version"]) == [1, 2, 3, 4]
-    assert list(history["members_kept"]) == [False, False, True, True]
+    assert list(history.index) == [1, 2, 3, 4]
+    assert list(history["members"]) == ["pruned", "pruned", "kept", "kept"]
     tables = set(ws.store.data.names())
     assert f"segnb_m_{seg.id}_1" not in tables and f"segnb_m_{seg.id}_4" in tables
 
@@ -452,7 +452,7 @@ def test_redefine_keeps_id_options_and_history(store_ws, monkeypatch):
     assert seg.id == first_id and seg.group == "Q4" and seg.to_dict()["description"] == "d"
     assert seg.text == "count(purchase, T-6..T) >= 2"
     assert ids(seg.members()) == ids(ws.members("count(purchase, T-6..T) >= 2", as_of=AS_OF))
-    assert list(seg.history()["version"]) == [1, 2]
+    assert list(seg.history().index) == [1, 2]
 
     # a definition that fails to build leaves the old definition and version served
     from segnb.segments.builtin import RulesMethod

@@ -24,8 +24,15 @@ from pathlib import Path
 from typing import Any
 
 from segnb.errors import InvalidValueError, WarehouseError
+from segnb.hints import did_you_mean
 
-__all__ = ["FORMATS", "FORMULA_START", "export_table", "neutralise_formulas"]
+__all__ = [
+    "FORMATS",
+    "FORMULA_START",
+    "export_table",
+    "neutralise_formulas",
+    "with_attributes",
+]
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 #: what makes a spreadsheet read a text cell as a formula
@@ -51,6 +58,38 @@ def export_format(path: Path) -> str:
     return fmt
 
 
+def with_attributes(members: Any, entities: Any, id_column: str, table: str, columns: Any):
+    """``members`` (one id column) with the chosen columns of the entity table joined on.
+
+    ``columns`` None or empty gives ``members`` as it is; an unknown or
+    repeated column is an :class:`InvalidValueError` that lists the known ones.
+    """
+    if not columns:
+        return members
+    columns = [columns] if isinstance(columns, str) else list(columns)
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise InvalidValueError(f"columns= names {', '.join(map(repr, twice))} twice")
+    known = [c for c in entities.columns if c != id_column]
+    unknown = [str(c) for c in columns if c not in known]
+    if unknown:
+        raise InvalidValueError(
+            f"{table!r} has no column {unknown[0]!r} to export"
+            + did_you_mean(unknown[0], known)
+            + f" (columns: {', '.join(known)})"
+        )
+    return members.left_join(entities.select(id_column, *columns), id_column).select(
+        id_column, *columns
+    )
+
+
+def _register_memtables(con: Any, expr: Any) -> None:
+    """Make in-memory tables of ``expr`` known to ``con`` before its SQL runs there."""
+    hook = getattr(con, "_run_pre_execute_hooks", None)
+    if hook is not None:
+        hook(expr)
+
+
 def export_table(con: Any, expr: Any, path: str | os.PathLike, *, raw: bool = False) -> Path:
     """Write ``expr`` to ``path`` (.csv with a header row, or .parquet); the path written.
 
@@ -73,6 +112,8 @@ def export_table(con: Any, expr: Any, path: str | os.PathLike, *, raw: bool = Fa
         )
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     try:
+        if con.name in ("duckdb", "postgres"):
+            _register_memtables(con, expr)
         if con.name == "duckdb":
             sql = con.compile(expr)
             where = "'" + str(partial).replace("'", "''") + "'"

@@ -1,4 +1,4 @@
-"""Managing stored segments: list, show, members, history, insights, verify, export,
+"""Managing stored segments: list, show, members, history, changes, insights, verify, export,
 refresh, extend, delete, and the other creation methods (upload, from-table, lookalike, predict).
 """
 
@@ -12,7 +12,7 @@ from segnb.hints import closest
 from segnb.magics.command import Command, Host
 from segnb.magics.connection import help_text
 from segnb.magics.define import create_options
-from segnb.magics.results import Note, SegmentListResult, SegmentResult, VerifyResult
+from segnb.magics.results import ChangesResult, Note, SegmentListResult, SegmentResult, VerifyResult
 from segnb.magics.verbs import SEGMENT_VERBS
 
 __all__ = ["HANDLERS"]
@@ -99,6 +99,13 @@ def history(m: Host, cmd: Command):
     return frame
 
 
+def changes(m: Host, cmd: Command) -> ChangesResult:
+    """Who entered and who left since ``--since`` (default the version before), with samples."""
+    seg = _segment(m, cmd)
+    ent = seg.ctx.catalog.entity(seg.entity)
+    return ChangesResult(seg.changes(cmd["since"]), ent.id, _limit(m, cmd))
+
+
 def insights(m: Host, cmd: Command):
     """Each tag's buckets in the segment and the population, with TGI (``Segment.insights``)."""
     result = _segment(m, cmd).insights()
@@ -114,9 +121,19 @@ def verify(m: Host, cmd: Command) -> VerifyResult:
 
 def export(m: Host, cmd: Command) -> Note:
     seg = _segment(m, cmd)
-    path = seg.export(cmd["path"], columns=cmd["columns"])
-    size = seg.size or 0
-    return Note(f"exported {size:,} {seg.entity} of {seg.name!r} to {path}", path=path, size=size)
+    kind, since = cmd["changes"], cmd["since"]
+    if since is not None and kind is None:
+        raise UsageError("--since goes with --changes entered|left")
+    path = seg.export(cmd["path"], columns=cmd["columns"], changes=kind, since=since)
+    if kind is None:
+        size = seg.size or 0
+        what = f"{size:,} {seg.entity} of {seg.name!r}"
+    else:
+        ch = seg.changes(since)
+        size = ch.entered_count if kind == "entered" else ch.left_count
+        against = "its first version" if ch.since is None else f"version {ch.since}"
+        what = f"{size:,} {seg.entity} that {kind} {seg.name!r} (version {ch.version} against {against})"
+    return Note(f"exported {what} to {path}", path=path, size=size)
 
 
 def refresh(m: Host, cmd: Command) -> SegmentResult:
@@ -231,6 +248,7 @@ HANDLERS = {
     "show": show,
     "members": members,
     "history": history,
+    "changes": changes,
     "insights": insights,
     "verify": verify,
     "export": export,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from segnb.errors import NotAvailableError
 from segnb.lang.parse import is_set_expression
 from segnb.magics.html import (
     BOX,
@@ -31,6 +32,7 @@ from segnb.reports.charts import history_points
 from segnb.segments.segment import METHOD_LABELS, Segment, SegmentList, Verification
 
 __all__ = [
+    "ChangesResult",
     "ConnectionResult",
     "EstimateResult",
     "Note",
@@ -240,6 +242,62 @@ class VerifyResult(Verification):
         color = GOOD if self.member else ERROR
         text = repr(self)[1:-1]
         return f'<div style="{BOX}"><span style="color:{color}">{mark}</span> {esc(text)}</div>'
+
+
+class ChangesResult:
+    """``%segment changes``: how many entered and left, with the first ids of each.
+
+    ``changes`` is the :class:`segnb.segments.changes.Changes` behind it;
+    ``entered`` and ``left`` are pandas samples (by id), or None where the
+    ids were pruned (``notes`` then says so).
+    """
+
+    def __init__(self, changes: Any, entity_id: str, limit: int) -> None:
+        self.changes = changes
+        self.samples: dict[str, Any] = {}
+        self.notes: dict[str, str] = {}
+        for kind in ("entered", "left"):
+            try:
+                found = getattr(changes, kind).order_by(entity_id)
+                self.samples[kind] = (found.limit(limit) if limit else found).to_pandas()
+            except NotAvailableError as exc:
+                self.samples[kind], self.notes[kind] = None, str(exc)
+
+    @property
+    def entered(self):
+        return self.samples["entered"]
+
+    @property
+    def left(self):
+        return self.samples["left"]
+
+    def __repr__(self) -> str:
+        lines = [repr(self.changes)[1:-1]]
+        for kind in ("entered", "left"):
+            sample = self.samples[kind]
+            if sample is None:
+                lines.append(f"{kind}: {self.notes[kind]}")
+            elif len(sample):
+                ids = ", ".join(map(str, sample.iloc[:, 0].tolist()))
+                lines.append(f"{kind} (first {len(sample)}): {ids}")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        ch = self.changes
+        since = "its first version" if ch.since is None else f"version {ch.since}"
+        parts = [
+            f"<div><b>{esc(ch.segment)}</b>: version {ch.version} against {esc(since)}: "
+            f'<span style="color:{GOOD}">{number(ch.entered_count)} entered</span>, '
+            f'<span style="color:{ERROR}">{number(ch.left_count)} left</span></div>'
+        ]
+        for kind in ("entered", "left"):
+            sample = self.samples[kind]
+            if sample is None:
+                parts.append(f'<div style="color:{MUTED}">{kind}: {esc(self.notes[kind])}</div>')
+            elif len(sample):
+                parts.append(f"<div>{kind} (first {len(sample):,}):</div>"
+                             + sample.to_html(index=False, max_rows=len(sample)))  # fmt: skip
+        return f'<div style="{BOX}">' + "".join(parts) + "</div>"
 
 
 class Note:

@@ -34,6 +34,7 @@ def to_app(text: str, what: str) -> str:
     hint = f"; did you mean {guess!r}?" if guess else ""
     raise UsageError(f"%segnb wizard has no app {text!r}{hint} (apps: {', '.join(WIZARDS)})")
 
+
 __all__ = ["CELL_VERB", "CREATE_OPTIONS", "SEGMENT_VERBS", "SEGNB_VERBS", "STATUSES"]
 
 STATUSES = ("generating", "active", "failed", "expired")
@@ -51,6 +52,13 @@ LIMIT = Opt(
 )
 COLUMNS = Opt(
     "columns", "entity attributes to add, comma-separated", "A,B", "attribute", convert=to_list
+)
+
+SINCE = Opt(
+    "since",
+    "a version number or a date YYYY-MM-DD (default: the version before)",
+    "V|DATE",
+    "text",
 )
 
 CREATE_OPTIONS: tuple[Opt, ...] = (
@@ -145,6 +153,12 @@ SEGMENT_VERBS: dict[str, Verb] = dict(
             opts=(LIMIT,),
         ),
         _verb(
+            "changes",
+            "Who entered and who left since a version or date (default the version before).",
+            _NAME,
+            opts=(SINCE, LIMIT),
+        ),
+        _verb(
             "insights",
             "Each tag's distribution in the segment against the population, with TGI.",
             _NAME,
@@ -156,7 +170,17 @@ SEGMENT_VERBS: dict[str, Verb] = dict(
             "Write the members to a .csv or .parquet file (in the engine).",
             _NAME,
             Arg("path", "path"),
-            opts=(COLUMNS,),
+            opts=(
+                COLUMNS,
+                Opt(
+                    "changes",
+                    "only the ids that entered or left",
+                    "KIND",
+                    "choice",
+                    ("entered", "left"),
+                ),
+                SINCE,
+            ),
         ),
         _verb("refresh", "Write a new version of the segment.", _NAME, opts=(AS_OF,)),
         _verb(

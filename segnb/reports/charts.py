@@ -83,6 +83,8 @@ def history_points(history: Any) -> list[tuple[Any, int]]:
     frame = history.history() if hasattr(history, "history") else history
     if frame is None or len(frame) == 0:
         return []
+    if "version" not in frame.columns:  # the version is the frame's index
+        frame = frame.reset_index()
     daily = frame.dropna(subset=["as_of"]).sort_values(["as_of", "version"])
     daily = daily.drop_duplicates("as_of", keep="last")
     return [

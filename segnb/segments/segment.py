@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from segnb.analysis.export import export_table
+from segnb.analysis.export import export_table, with_attributes
 from segnb.analysis.insights import insights
 from segnb.errors import (
     InvalidValueError,
@@ -28,7 +28,7 @@ from segnb.errors import (
     SegmentNotFoundError,
     SegmentStateError,
 )
-from segnb.hints import did_you_mean
+from segnb.segments.changes import CHANGE_KINDS, Changes, changes_of, history_frame
 from segnb.segments.context import Context
 from segnb.segments.create import redefine
 from segnb.segments.lifecycle import delete_segment, refresh_segment
@@ -289,28 +289,36 @@ class Segment:
         return self
 
     def history(self):
-        """Every version: size, as-of date, start and finish times (a pandas DataFrame)."""
-        import pandas as pd
+        """Every version, indexed by version number (a pandas DataFrame).
 
-        row = self._row()
-        rows = self.ctx.store.version_rows(row["id"])
-        frame = pd.DataFrame(
-            [
-                {
-                    "version": r["version"],
-                    "as_of": r["as_of"],
-                    "size": r["size"],
-                    "started_at": r["started_at"],
-                    "finished_at": r["finished_at"],
-                    "current": r["version"] == row["current_version"],
-                    "members_kept": not r["dropped"],
-                }
-                for r in rows
-            ],
-            columns=["version", "as_of", "size", "started_at", "finished_at", "current",
-                     "members_kept"],
-        )  # fmt: skip
-        return frame
+        Columns: ``as_of``, ``size``, ``entered``/``left`` (against the version
+        before), times, ``current``, and ``members`` (``"kept"`` or ``"pruned"``:
+        see :func:`segnb.segments.changes.history_frame`).
+
+        Examples
+        --------
+        >>> seg.history()[["as_of", "size", "entered", "left"]]     # doctest: +SKIP
+        """
+        return history_frame(self.ctx, self._row())
+
+    def changes(self, since: Any = None, *, version: int | None = None) -> Changes:
+        """Who entered and who left between version ``since`` and the current one.
+
+        ``since`` is a version number or a date (the newest version as of that
+        day or earlier); the default is the version before. The result has
+        ``entered`` and ``left`` (Ibis tables of ids, computed in the engine)
+        and ``entered_count``/``left_count`` (from the versions' bitmaps).
+        Ids of a version whose members were pruned are refused with a message
+        saying so; their counts remain. ``version`` compares an older version
+        instead of the current one.
+
+        Examples
+        --------
+        >>> ch = seg.changes(since="2025-03-25")          # doctest: +SKIP
+        >>> ch.entered_count, ch.entered.to_pandas()      # doctest: +SKIP
+        """
+        row, _ = self._current(check_fresh=False)
+        return changes_of(self.ctx, row, self.ctx.entity(row["entity"]), since, version)
 
     def runs(self):
         """Every create/refresh attempt with its status and error (a pandas DataFrame)."""
@@ -362,7 +370,13 @@ class Segment:
         return verify(self.ctx.store, self.ctx.entity(row["entity"]), self.name, row, version, id)
 
     def export(
-        self, path: str | os.PathLike, columns: list[str] | None = None, *, raw: bool = False
+        self,
+        path: str | os.PathLike,
+        columns: list[str] | None = None,
+        *,
+        raw: bool = False,
+        changes: str | None = None,
+        since: Any = None,
     ) -> Path:
         """Write the members (and chosen entity attributes) to CSV or Parquet.
 
@@ -370,31 +384,29 @@ class Segment:
         PostgreSQL; the member set is never assembled in Python memory. In a
         CSV, text cells a spreadsheet would run as formulas (``=…``, ``+…``,
         ``-…``, ``@…``) get a leading ``'``; ``raw=True`` writes them as they are.
+        ``changes="entered"`` (or ``"left"``) writes only the ids that entered
+        (left) since version ``since`` (see :meth:`changes`; default the version before).
 
         Examples
         --------
         >>> seg.export("vip.parquet", columns=["device_id", "channel"])   # doctest: +SKIP
+        >>> seg.export("newcomers.csv", changes="entered")                # doctest: +SKIP
         """
         row, _ = self._current()
         ent = self.ctx.catalog.entity(row["entity"])
-        expr = self.members()
-        if columns:
-            columns = [columns] if isinstance(columns, str) else list(columns)
-            twice = sorted({c for c in columns if columns.count(c) > 1})
-            if twice:
-                raise InvalidValueError(f"columns= names {', '.join(map(repr, twice))} twice")
-            entities = self.ctx.catalog.table(ent.table)
-            unknown = [c for c in columns if c not in entities.columns or c == ent.id]
-            unknown = [str(c) for c in unknown]
-            if unknown:
-                raise InvalidValueError(
-                    f"{ent.table!r} has no column {unknown[0]!r} to export"
-                    + did_you_mean(unknown[0], [c for c in entities.columns if c != ent.id])
-                    + f" (columns: {', '.join(c for c in entities.columns if c != ent.id)})"
-                )
-            expr = expr.left_join(entities.select(ent.id, *columns), ent.id).select(
-                ent.id, *columns
+        if changes is None:
+            if since is not None:
+                raise InvalidValueError("since= goes with changes='entered' or 'left'")
+            expr = self.members()
+        elif changes in CHANGE_KINDS:
+            expr = getattr(self.changes(since), changes)
+        else:
+            raise InvalidValueError(
+                f"changes={changes!r}; use one of {', '.join(map(repr, CHANGE_KINDS))} "
+                "(or leave it out for every member)"
             )
+        entities = self.ctx.catalog.table(ent.table)
+        expr = with_attributes(expr, entities, ent.id, ent.table, columns)
         return export_table(self.ctx.con, expr.order_by(ent.id), path, raw=raw)
 
     def extend(self, expires: Any) -> Segment:

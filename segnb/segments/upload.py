@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import hashlib
 import io
 import os
 import uuid
@@ -304,6 +305,12 @@ def _entity_ids(ctx: Context, ent: Any, column: str):
     return table.filter(table[column].notnull())
 
 
+def _checksum(path: Any) -> str:
+    """SHA-256 of the uploaded file, kept with the definition (it names what was uploaded)."""
+    with open(Path(path).expanduser(), "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
 def list_members(ctx: Context, ent: Any, definition: dict[str, Any]):
     """Entities whose id-type column is in the uploaded list (an Ibis table of ids)."""
     column = definition["column"]
@@ -369,6 +376,7 @@ class UploadMethod:
         store = ctx.store
         definition = {
             "file": str(Path(path).expanduser().resolve()), "id_type": col, "column": col,
+            "checksum": _checksum(path),
             "list_table": list_table, "report": report, "malformed_samples": samples,
         }  # fmt: skip
         try:
