@@ -118,7 +118,9 @@ def main() -> None:
             base = runs["baseline"][key]
             line += f"{base:>10.1f}{value / base:>8.2f}"
         print(line)
-    print(f"\nmedian over the estimates: this {statistics.median(runs['this'][f'estimate {i + 1}'] for i in range(len(RULES))):.1f} ms")  # noqa: E501
+    print(
+        f"\nmedian over the estimates: this {statistics.median(runs['this'][f'estimate {i + 1}'] for i in range(len(RULES))):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

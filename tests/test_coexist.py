@@ -106,9 +106,7 @@ def _segnb(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedP
     """The ``segnb`` command, as a user types it in that directory."""
     script = Path(sys.executable).with_name("segnb")
     head = [str(script)] if script.exists() else [sys.executable, "-m", "segnb.cli"]
-    done = subprocess.run(
-        [*head, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout
-    )
+    done = subprocess.run([*head, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, f"segnb {' '.join(args)}: {done.stdout}\n{done.stderr}"
     assert "Traceback" not in done.stdout + done.stderr
     return done

@@ -138,6 +138,8 @@ def test_progress_bars_in_a_notebook_are_text(tmp_path):
     nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()  # fmt: skip
     outputs = nb.cells[0].outputs
-    assert not [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert not [
+        o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
     streams = "".join(o.text for o in outputs if o.output_type == "stream" and o.name == "stderr")
     assert "segnb predict" in streams and "refresh" in streams

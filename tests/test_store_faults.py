@@ -223,7 +223,9 @@ def test_a_store_inside_the_warehouse_moves_to_its_own_file(warehouse, tmp_path,
     assert set(listed.members().to_pyarrow().column(0).to_pylist()) == before["listed"]
     assert set(buyers.bitmap()) == before["bitmap"] and buyers.verify(sorted(before["buyers"])[0])
     assert listed.unmatched().count().execute() == 1
-    assert ws.create_segment("later", BUYERS, as_of=AS_OF).id > max(before["ids"])  # sequences go on
+    assert ws.create_segment("later", BUYERS, as_of=AS_OF).id > max(
+        before["ids"]
+    )  # sequences go on
     listed.refresh()  # the upload's list came along
     assert (tmp_path / "old.segnb" / "store.duckdb").exists()
     assert ws.store.db.scalar(f"SELECT count(*) FROM {ws.store.t('adopted')}") == 1

@@ -345,9 +345,7 @@ def test_plans_and_delete(store_ws, tmp_path):
         ws.segment("buyers")
     log = ws.deleted()
     assert list(log["name"]) == ["buyers"] and log["deleted_by"][0] == "tester"
-    assert not [
-        t for t in ws.store.data.names() if t.startswith(f"segnb_m_{seg_id}_")
-    ]
+    assert not [t for t in ws.store.data.names() if t.startswith(f"segnb_m_{seg_id}_")]
     again = ws.create_segment("buyers", rules=BUYERS, as_of=AS_OF)
     assert again.id != seg_id
     ws.plans.delete("xmas push")
@@ -404,7 +402,7 @@ def test_read_only_warehouse_without_store(duckdb_backend):
     from segnb.workspace import Workspace
 
     ws = Workspace(duckdb_backend.con, duckdb_backend.catalog)  # opened read-only
-    with pytest.raises(StoreError, match="no segment store .* read-only"):
+    with pytest.raises(StoreError, match=r"no segment store .* read-only"):
         ws.segments()
 
 

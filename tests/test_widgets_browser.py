@@ -224,7 +224,9 @@ def test_browser_in_voila(report_warehouse, jupyter_env, browser, tmp_path):
         server.stop()
 
 
-def test_each_app_builds_its_segment_in_jupyterlab(report_warehouse, jupyter_env, browser, tmp_path):
+def test_each_app_builds_its_segment_in_jupyterlab(
+    report_warehouse, jupyter_env, browser, tmp_path
+):
     """SetWizard, UploadWizard, LookalikeWizard and PredictWizard, each opened by one line."""
     folder = Path(tempfile.mkdtemp(prefix="segnb-lab-apps-"))
     db = folder / "warehouse.duckdb"
@@ -321,11 +323,15 @@ def test_each_app_builds_its_segment_in_jupyterlab(report_warehouse, jupyter_env
         box.locator(".segnb-model select").select_option(label="logistic")
         create(box, "will_view", timeout=180_000)
         box.locator(".segnb-evaluation").get_by_text("ROC AUC").wait_for(timeout=60_000)
-        box.locator(".segnb-model-charts .segnb-importances .main-svg").first.wait_for(timeout=60_000)
+        box.locator(".segnb-model-charts .segnb-importances .main-svg").first.wait_for(
+            timeout=60_000
+        )
         importances = box.locator(".segnb-model-charts .segnb-importances").bounding_box()
         assert importances and importances["height"] > 100  # drawn, not squeezed to nothing
         shot(box, "predict_wizard_lab.png")
-        shot(box.locator(".segnb-model-charts"), "predict_wizard_charts_lab.png")  # ROC, PR, importances
+        shot(
+            box.locator(".segnb-model-charts"), "predict_wizard_charts_lab.png"
+        )  # ROC, PR, importances
         assert page.get_by_text("Error displaying widget").count() == 0
         assert page.get_by_text("Traceback").count() == 0
     except BaseException:
@@ -343,7 +349,9 @@ def test_each_app_builds_its_segment_in_jupyterlab(report_warehouse, jupyter_env
                 ("buyers_not_members", "crm_list", "buyers_lookalike", "will_view")}  # fmt: skip
         assert made["buyers_not_members"].size == ws.set_size("active_buyers - members")
         assert made["crm_list"].method == "upload" and made["crm_list"].size == 40
-        assert made["buyers_lookalike"].method == "lookalike" and made["buyers_lookalike"].size == 200
+        assert (
+            made["buyers_lookalike"].method == "lookalike" and made["buyers_lookalike"].size == 200
+        )
         assert made["will_view"].method == "prediction" and made["will_view"].size > 0
         ws.con.disconnect()
     finally:

@@ -167,9 +167,7 @@ class SegmentListResult(SegmentList):
             )
         columns = [c.replace("_at", "").replace("_", " ") for c in self.COLUMNS]
         count = f"{len(self)} segment{'s' if len(self) != 1 else ''}"
-        return (
-            f'<div style="{BOX}">{table(columns, rows)}<div style="color:{MUTED}">{count}</div></div>'
-        )
+        return f'<div style="{BOX}">{table(columns, rows)}<div style="color:{MUTED}">{count}</div></div>'
 
 
 class EstimateResult(int):

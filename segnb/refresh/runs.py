@@ -123,6 +123,7 @@ class NotebookRun:
 #: the kernel of this Python (ipykernel's), for notebooks saved without kernel metadata
 NATIVE_KERNEL = "python3"
 
+
 def parse_value(text: str) -> Any:
     """A ``-p`` value as papermill's CLI reads it: True/False/None, int, float, else text."""
     if text in ("True", "False"):

@@ -112,7 +112,10 @@ def _open_duckdb(path: str, *, wait: float) -> Any:
 def opened_read_only(con: Any) -> bool:
     """Whether a DuckDB backend was opened read-only (then nothing it attaches can be written)."""
     try:
-        return str(con.con.execute("SELECT current_setting('access_mode')").fetchone()[0]).lower() == "read_only"
+        return (
+            str(con.con.execute("SELECT current_setting('access_mode')").fetchone()[0]).lower()
+            == "read_only"
+        )
     except Exception:
         return False
 

@@ -64,7 +64,9 @@ def adopt(store: Any) -> bool:
             table = f"segnb_{name}"
             if table not in old or name == "schema":
                 continue
-            db.execute(f"INSERT INTO {store.t(name)} BY NAME SELECT * FROM {qualified(schema, table)}")
+            db.execute(
+                f"INSERT INTO {store.t(name)} BY NAME SELECT * FROM {qualified(schema, table)}"
+            )
         for row in db.dicts(f"SELECT id_table FROM {store.t('ids')}"):
             source = qualified(schema, row["id_table"])
             db.execute(f"CREATE TABLE {store.t(row['id_table'])} AS SELECT * FROM {source}")

@@ -228,7 +228,9 @@ def _has_table(db: Database, schema: str, table: str, catalog: str | None = None
 
 
 def _recorded_version(db: Database, schema: str) -> int:
-    found = db.scalar(f"SELECT coalesce(max(version), 0) FROM {qualified(schema, 'schema', db.catalog)}")
+    found = db.scalar(
+        f"SELECT coalesce(max(version), 0) FROM {qualified(schema, 'schema', db.catalog)}"
+    )
     return int(found)
 
 

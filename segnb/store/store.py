@@ -31,9 +31,9 @@ from segnb.store import schema as layout
 from segnb.store.backend import opened_read_only, warehouse_file
 from segnb.store.data import ParquetTables, SchemaTables
 from segnb.store.database import Database, quote, utcnow
+from segnb.store.legacy import adopt, legacy_version
 from segnb.store.records import SEGMENT_COLUMNS, VERSION_COLUMNS, SegmentRecord, VersionRecord
 from segnb.store.schema import DEFAULT_SCHEMA, ID_TABLES, MIGRATIONS, SCHEMA_VERSION
-from segnb.store.legacy import adopt, legacy_version
 from segnb.store.versions import NOTEBOOK_RUN_ENV, Versions, checkpoint
 
 __all__ = [

@@ -59,7 +59,9 @@ class UploadWizard(App):
         self._report = w.HTML()
         self._report.add_class("segnb-report")
         self.create_button = w.Button(
-            description="Upload and create", button_style="primary", icon="upload",
+            description="Upload and create",
+            button_style="primary",
+            icon="upload",
             layout=w.Layout(width="auto"),  # the default width cuts the label short
         )
         self.create_button.add_class("segnb-create")
