@@ -36,7 +36,7 @@ from typing import Any
 
 from segnb.errors import RuleError, RuleSyntaxError
 from segnb.lang.dates import Window
-from segnb.lang.nodes import Condition, Operand, _check_filter, _name
+from segnb.lang.nodes import Condition, Operand, _check_events, _check_filter, _check_window, _name
 from segnb.lang.tree import Node
 
 __all__ = [
@@ -81,17 +81,8 @@ def gap_minutes(gap: str) -> int:
     return minutes
 
 
-def _window(node: Any, what: str, optional: bool) -> None:
-    if node.window is None and optional:
-        return
-    if not isinstance(node.window, Window):
-        raise RuleError(f"{what} needs a window, not {node.window!r}")
-
-
 def _events(node: Any, what: str, optional: bool = True) -> None:
-    _name(node.event, "an event")
-    _window(node, what, optional)
-    _check_filter(node.where)
+    _check_events(node, what, optional)
 
 
 @dataclass(frozen=True)
@@ -232,7 +223,7 @@ class DidSequence(Condition):
         for step in self.steps:
             if not isinstance(step, Step):
                 raise RuleError(f"a sequence step must be a Step, not {step!r}")
-        _window(self, "a sequence", optional=False)
+        _check_window(self, "a sequence")
         if self.within is not None:
             gap_minutes(self.within)
 

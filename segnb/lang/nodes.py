@@ -160,10 +160,17 @@ def _check_filter(where: Any) -> None:
             )
 
 
-def _check_events(node: Any, what: str) -> None:
-    _name(node.event, "an event")
+def _check_window(node: Any, what: str, optional: bool = False) -> None:
+    if node.window is None and optional:
+        return
     if not isinstance(node.window, Window):
         raise RuleError(f"{what} needs a window, not {node.window!r}")
+
+
+def _check_events(node: Any, what: str, optional: bool = False) -> None:
+    """An event condition's parts: the event name, its window (unless optional), its filter."""
+    _name(node.event, "an event")
+    _check_window(node, what, optional)
     _check_filter(node.where)
 
 

@@ -329,16 +329,10 @@ def _folder(con: Any, schema: str, read_only: bool) -> Path | None:
 
 
 def _duckdb_key(con: Any, schema: str) -> tuple[str, str] | None:
+    """What identifies a store kept in a DuckDB database of this process (in memory)."""
     if getattr(con, "name", None) != "duckdb":
         return None
-    try:
-        rows = con.con.execute(
-            "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-        ).fetchall()
-    except Exception:
-        return None
-    path = rows[0][0] if rows and rows[0][0] else f"memory:{id(con.con)}"
-    return (str(path), schema)
+    return (warehouse_file(con) or f"memory:{id(con.con)}", schema)
 
 
 def _json(text: Any) -> dict[str, Any]:
