@@ -98,22 +98,16 @@ def measure(users: int, repeat: int, threads: int):
             print(f"segment {name}: {seg.size:,} members, saved in {build[name]:.2f}s "
                   "(member table + dense ids + bitmap)")  # fmt: skip
         a, b = ws.segment("a"), ws.segment("b")
-        ta, tb = f"segnb.segnb_m_{a.id}_1", f"segnb.segnb_m_{b.id}_1"
+        store = ws.store  # member tables: Parquet files beside a DuckDB warehouse
+        ta, tb = store.data.ref(f"segnb_m_{a.id}_1"), store.data.ref(f"segnb_m_{b.id}_1")
 
         start = time.perf_counter()
         ws.set_size("a & b")  # first use reads both bitmaps from the store
         cold = time.perf_counter() - start
 
         raw = ws.con.con
-        bm_a = BitMap.deserialize(
-            bytes(
-                raw.execute(
-                    "SELECT bitmap FROM segnb.segnb_versions WHERE segment_id = ?", [a.id]
-                ).fetchone()[0]
-            )
-        )
-        bm_b = BitMap.deserialize(bytes(raw.execute(
-            "SELECT bitmap FROM segnb.segnb_versions WHERE segment_id = ?", [b.id]).fetchone()[0]))  # fmt: skip
+        bm_a = BitMap.deserialize(store.bitmap_bytes(a.id, 1))
+        bm_b = BitMap.deserialize(store.bitmap_bytes(b.id, 1))
 
         def duck(op: str):
             return lambda: raw.execute(
