@@ -112,7 +112,10 @@ def test_outputs_show_the_expected_sizes(executed):
     assert f"exported {loyal:,} users of 'loyal_big_buyers'" in exported
     assert (work / "loyal_big_buyers.parquet").exists()
     history = texts(cell_starting(nb, "%segment history"))
-    sizes = [int(s) for s in re.findall(r"^\s*\d+\s+\d{4}-\d\d-\d\d\s+(\d+)\s+\d+\s+\d+\s", history, re.M)]
+    sizes = [
+        int(s)
+        for s in re.findall(r"^\s*\d+\s+\d{4}-\d\d-\d\d\s+(\d+)\s+\d+\s+\d+\s", history, re.M)
+    ]
     assert sizes[-7:] == week
     shown = cell_starting(nb, "%segment show active_buyers").outputs[0].data["text/html"]
     assert "<svg" in shown and "Q4" in shown
