@@ -4,7 +4,7 @@ the two query shapes of a sequence against each other.
 
 Usage::
 
-    python benchmarks/behaviour.py --users 1000000 --days 30 --path /tmp/w1m.duckdb
+    python benchmarks/behaviour.py --users 1000000 --days 30 --path w1m.duckdb
 
 Part 1 prints, per condition kind (a sequence with a gap against the self-join
 written by hand), segnb's time (``ws.estimate``: parse,
@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 from rules import interleaved
@@ -123,7 +125,9 @@ def _unit(gap: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--path", default="/tmp/segnb-bench-1m-30d.duckdb")
+    parser.add_argument(
+        "--path", default=os.path.join(tempfile.gettempdir(), "segnb-bench-1m-30d.duckdb")
+    )
     parser.add_argument("--users", type=int, default=1_000_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2026, 11, 21))

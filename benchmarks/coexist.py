@@ -11,7 +11,7 @@ warehouse, the time of
 * refreshing a segment (a store write);
 
 for this checkout and, with ``--baseline DIR``, for another checkout of
-segnb (e.g. ``git worktree add /tmp/segnb-0.1 v0.1``), each in a process of
+segnb (e.g. ``git worktree add ../segnb-0.1 v0.1``), each in a process of
 its own on its own copy of the warehouse, with the ratio this / baseline.
 
     python benchmarks/coexist.py --users 1000000 --baseline ../segnb-0.1

@@ -26,6 +26,7 @@ import argparse
 import datetime as dt
 import resource
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+",
                         default=["logistic", "random_forest", "gradient_boosting"])  # fmt: skip
     args = parser.parse_args(argv)
-    path = args.path or Path(f"/tmp/segnb_models_{args.users}.duckdb")
+    path = args.path or Path(tempfile.gettempdir()) / f"segnb_models_{args.users}.duckdb"
     if not path.exists():
         _, seconds = timed(lambda: build(path, args.users))
         print(f"built {path} ({args.users:,} users) in {seconds:.1f}s")

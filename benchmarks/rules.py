@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/rules.py                      # 10M users x 7 days (builds it once)
-    python benchmarks/rules.py --users 1000000 --days 30 --path /tmp/w1m.duckdb
+    python benchmarks/rules.py --users 1000000 --days 30 --path w1m.duckdb
 
 Prints, for each rule, segnb's time (parse + compile + run), the hand-written
 SQL's time, the ratio, and checks both give the same count. The two run
@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
+import tempfile
 import time
 from pathlib import Path
 
@@ -86,7 +88,9 @@ def interleaved(ours, theirs, repeat: int) -> tuple[float, float, object, object
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--path", default="/tmp/segnb-bench-10m.duckdb")
+    parser.add_argument(
+        "--path", default=os.path.join(tempfile.gettempdir(), "segnb-bench-10m.duckdb")
+    )
     parser.add_argument("--users", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2026, 11, 21))

@@ -33,6 +33,7 @@ import datetime as dt
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -223,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--duckdb-memory", default="2GB", help="DuckDB's memory_limit")
-    parser.add_argument("--data-dir", type=Path, default=Path("/tmp/segnb-bench"))
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "segnb-bench"
+    )
     parser.add_argument("--memory-peers-max", type=int, default=2_000_000,
                         help="polars and pandas only up to this many users (memory)")  # fmt: skip
     parser.add_argument("--set-users", type=int, default=10_000_000)
