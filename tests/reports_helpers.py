@@ -12,7 +12,32 @@ from reports_tools import AS_OF, BUYERS, DAYS
 
 import segnb
 
-__all__ = ["jupyter_env", "report_warehouse"]
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "browser", "jupyter_env", "report_warehouse"]
+
+#: Debian's Chromium, driven by Playwright (never a downloaded browser)
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for one module's tests (CI fails without it; locally it skips)."""
+    import os
+    from pathlib import Path
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture(scope="module")

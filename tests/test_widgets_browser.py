@@ -29,29 +29,11 @@ from segnb.reports.render import ReportServer, free_port
 
 pytest_plugins = ("reports_helpers",)
 pytestmark = pytest.mark.browser
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 pytest.importorskip("jupyterlab")
 pytest.importorskip("voila")
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-]  # fmt: skip
 ARTIFACTS = Path(__file__).parent / "artifacts"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
 
 
 def keep(shot: Path) -> None:
@@ -97,6 +79,14 @@ def start(command: list[str], folder: Path, port: int, nb: Path) -> ReportServer
     except BaseException:
         server.stop()
         raise
+
+
+def failed(page, server: ReportServer, tmp_path: Path, name: str) -> None:
+    """Keep a screenshot of the page a test failed on, and show the server's log."""
+    shot = Path(os.environ.get("SEGNB_SCREENSHOTS") or tmp_path) / name
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=True)
+    print(server.log[-3000:])
 
 
 def halt(server: ReportServer) -> None:
@@ -164,10 +154,7 @@ def test_wizard_in_jupyterlab(report_warehouse, jupyter_env, browser, tmp_path):
         keep(shot)
         final = page.locator(".segnb-estimate-value").get_attribute("data-estimate")
     except BaseException:
-        failed = Path(os.environ.get("SEGNB_SCREENSHOTS") or tmp_path) / "failed_wizard_lab.png"
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(failed), full_page=True)
-        print(server.log[-3000:])
+        failed(page, server, tmp_path, "failed_wizard_lab.png")
         raise
     finally:
         page.close()
@@ -335,10 +322,7 @@ def test_each_app_builds_its_segment_in_jupyterlab(
         assert page.get_by_text("Error displaying widget").count() == 0
         assert page.get_by_text("Traceback").count() == 0
     except BaseException:
-        failed = Path(os.environ.get("SEGNB_SCREENSHOTS") or tmp_path) / "failed_apps_lab.png"
-        failed.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(failed), full_page=True)
-        print(server.log[-3000:])
+        failed(page, server, tmp_path, "failed_apps_lab.png")
         raise
     finally:
         page.close()
