@@ -154,3 +154,37 @@ def test_the_state_contract_on_other_table_and_column_names(
     assert upload.create().size == 5 and upload.state.report["matched"] == 5
     if backend.name == "postgres":
         backend.con.raw_sql(f'DROP SCHEMA IF EXISTS "{base.schema}_edge" CASCADE').close()
+
+
+class _SlowForTimers:
+    """A lock a timer's thread takes only after a pause: the gap between taking a change and running it."""
+
+    def __init__(self):
+        import threading
+
+        self._lock = threading.RLock()
+
+    def __enter__(self):
+        import threading
+        import time
+
+        if isinstance(threading.current_thread(), threading.Timer):
+            time.sleep(0.3)
+        self._lock.acquire()
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
+def test_wait_returns_only_after_a_run_a_timer_has_started():
+    import time
+
+    from segnb.widgets._base import Debounced
+
+    done = []
+    job = Debounced(lambda: done.append(True), 0.01, _SlowForTimers())
+    job.call()  # a quiet spell: the timer's thread takes the change at once
+    while job.pending:
+        time.sleep(0.001)
+    job.wait(5)
+    assert done, "wait() returned while a run that had taken the change was still to come"

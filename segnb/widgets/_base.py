@@ -98,6 +98,8 @@ class Debounced:
         self._timer: threading.Timer | None = None
         self._guard = threading.Lock()
         self._pending = False
+        self._running: set[int] = set()  # threads that took a change and have not finished
+        self._done = threading.Condition(self._guard)
         self._last = float("-inf")
 
     def call(self) -> None:
@@ -128,8 +130,15 @@ class Debounced:
             if not self._pending:
                 return
             self._pending = False
-        with self.lock:
-            self.fn()
+            me = threading.get_ident()
+            self._running.add(me)
+        try:
+            with self.lock:
+                self.fn()
+        finally:
+            with self._guard:
+                self._running.discard(me)
+                self._done.notify_all()
 
     def wait(self, timeout: float | None = None) -> None:
         with self._guard:
@@ -139,8 +148,9 @@ class Debounced:
             if timer.is_alive() and timer is not threading.current_thread():
                 timer.join(timeout)
         self._run()
-        with self.lock:  # a run already under way finishes first
-            pass
+        with self._guard:  # a run already under way (in a timer's thread) finishes first
+            me = threading.get_ident()
+            self._done.wait_for(lambda: not self._running - {me}, timeout)
 
 
 class App(w.VBox):
