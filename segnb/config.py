@@ -83,6 +83,10 @@ class SegNB(Configurable):
     store_schema = Unicode(
         help="Schema of the warehouse holding the segment store (default 'segnb')."
     ).tag(config=True)
+    store = Unicode(
+        help="On Spark: where the segment store's metadata lives, a DuckDB file or a "
+        "postgres:// URL (default: store.duckdb beside the Spark warehouse folder)."
+    ).tag(config=True)
     lock_timeout = Float(
         help="Seconds a write waits while another process holds the segment store (DuckDB) "
         "or the same segment (PostgreSQL), before failing with a message naming it."
@@ -120,6 +124,7 @@ class SegNB(Configurable):
         "timezone": "",
         "store_schema": "segnb",
         "lock_timeout": 30.0,
+        "store": "",
         "feedback": True,
         "smtp_host": "",
         "smtp_port": 0,
@@ -169,6 +174,10 @@ class SegNB(Configurable):
     @default("store_schema")
     def _store_schema_default(self) -> str:
         return self._file_or("store_schema", self._BUILTIN["store_schema"])
+
+    @default("store")
+    def _store_default(self) -> str:
+        return str(self._file_or("store", self._BUILTIN["store"]))
 
     @default("lock_timeout")
     def _lock_timeout_default(self) -> float:

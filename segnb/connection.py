@@ -20,7 +20,7 @@ from segnb.catalog.model import CONFIG_FILE, Catalog, read_toml
 from segnb.config import SegNB
 from segnb.errors import WarehouseError
 from segnb.settings import Settings
-from segnb.store.backend import open_backend
+from segnb.store.backend import open_backend, session_zone
 from segnb.times import check_zone
 from segnb.workspace import Workspace
 
@@ -65,6 +65,7 @@ def settings_from(config: SegNB | None = None) -> Settings:
     return Settings(
         owner=config.owner, default_group=config.default_group,
         store_schema=config.store_schema or "segnb", lock_wait=config.lock_timeout,
+        store_location=config.store or None,
     )  # fmt: skip
 
 
@@ -74,6 +75,7 @@ def connect(
     *,
     tz: str | None = None,
     read_only: bool = False,
+    store: str | None = None,
     settings: Settings | None = None,
 ) -> Workspace:
     """Connect to a warehouse and load its catalog.
@@ -92,6 +94,11 @@ def connect(
         Time zone (IANA name) for "today" and event windows; local time when None.
     read_only
         Write nothing: the segment store is read, never changed (reports, listings).
+    store
+        On Spark: where the segment store's metadata lives, a DuckDB file or a
+        ``postgres://`` URL; default ``store.duckdb`` in a folder beside the
+        Spark warehouse folder (``spark-warehouse.segnb/``). Member tables
+        are Parquet tables of the Spark database named by the store schema.
     settings
         Owner, default group, store schema and lock wait; default: the ``SegNB`` settings.
 
@@ -107,9 +114,19 @@ def connect(
     >>> import segnb
     >>> ws = segnb.connect("duckdb:///warehouse.duckdb")                     # doctest: +SKIP
     >>> ws = segnb.connect(ibis.postgres.connect(...), catalog="segnb.toml")  # doctest: +SKIP
+    >>> ws = segnb.connect(spark, catalog="segnb.toml")  # a SparkSession   # doctest: +SKIP
+
+    A ``SparkSession`` (or ``pyspark:///path/to/warehouse``) is used through
+    Ibis's PySpark backend (``pip install "segnb[spark]"``). That backend sets
+    the session's time zone to UTC, which its timestamp handling relies on;
+    segnb keeps the session's own zone as the workspace's ``tz`` (unless one
+    is given), so "today" and event days are the user's, and sets it back on
+    :meth:`Workspace.close`.
     """
     check_zone(tz)
-    settings = (settings or settings_from()).replace(read_only=read_only or None)
+    settings = (settings or settings_from()).replace(
+        read_only=read_only or None, store_location=store
+    )
     con = open_backend(default_url() if target is None else target, wait=settings.lock_wait)
     cat = Catalog.load(local_catalog(catalog), con)
-    return Workspace(con, cat, tz=tz, settings=settings)
+    return Workspace(con, cat, tz=tz or session_zone(con), settings=settings)

@@ -37,6 +37,8 @@ class Settings:
     keep_versions: int = 3
     lock_wait: float = 30.0
     read_only: bool = False
+    #: on Spark, where the store's metadata lives (a DuckDB file or postgres:// URL); None: beside
+    store_location: str | None = None
 
     def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

@@ -28,6 +28,7 @@ from segnb.segments.segment import Segment, SegmentList
 from segnb.segments.sets import overlap, set_bitmap, set_size
 from segnb.segments.warnings import rule_warnings
 from segnb.settings import Settings
+from segnb.store.backend import release
 from segnb.times import as_date, check_zone, today
 
 __all__ = ["Workspace", "as_date", "today"]  # as_date, today: kept for notebooks
@@ -60,6 +61,20 @@ class Workspace:
     def __repr__(self) -> str:
         entities = ", ".join(self.catalog.entities)
         return f"<segnb.Workspace {self.con.name} entities=[{entities}]>"
+
+    def close(self) -> None:
+        """Close what :func:`segnb.connect` opened; a backend or Spark session passed in stays open.
+
+        On Spark the session's own time zone is set back (Ibis's PySpark
+        backend sets UTC while connected).
+        """
+        release(self.con)
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- the pieces -----------------------------------------------------------
 

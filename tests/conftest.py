@@ -438,11 +438,67 @@ def postgres_backend(postgres_con):
     )
 
 
-@pytest.fixture(
-    scope="session", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
+# -- Spark (local mode): SEGNB_TEST_SPARK=1 pytest -m spark ---------------------
+#
+# With SEGNB_TEST_SPARK set, every engine test runs on Spark too (marked
+# ``spark``). The warehouse tables are copied from the DuckDB file through
+# Arrow into a local-mode session with a warehouse folder of its own.
+
+SPARK_ENV = "SEGNB_TEST_SPARK"
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory):
+    pytest.importorskip("pyspark", reason="the Spark tests need: pip install -e '.[dev,spark]'")
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    folder = tmp_path_factory.mktemp("spark")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("segnb-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.warehouse.dir", str(folder / "spark-warehouse"))
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={folder}")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .config("spark.sql.timestampType", "TIMESTAMP_NTZ")  # naive times stay wall-clock times
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_con(duckdb_con, spark_session):
+    """The warehouse tables as cached views of a local Spark session, loaded with Arrow."""
+    con = ibis.pyspark.connect(spark_session)
+    for name in duckdb_con.list_tables():
+        if name.startswith("_"):
+            continue
+        frame = spark_session.createDataFrame(duckdb_con.table(name).to_pyarrow())
+        frame.cache().createOrReplaceTempView(name)
+    return con
+
+
+@pytest.fixture(scope="session")
+def spark_backend(spark_con):
+    return Backend(
+        "spark", spark_con, Catalog.load(None, spark_con), Catalog.load(EDGE_CATALOG, spark_con)
+    )
+
+
+_BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+if os.environ.get(SPARK_ENV):
+    _BACKENDS.append(pytest.param("spark", marks=pytest.mark.spark))
+
+
+@pytest.fixture(scope="session", params=_BACKENDS)
 def backend(request) -> Backend:
-    """Each engine test runs once on DuckDB and once on PostgreSQL."""
+    """Each engine test runs once on DuckDB and once on PostgreSQL (and on Spark when asked)."""
     return request.getfixturevalue(f"{request.param}_backend")
 
 

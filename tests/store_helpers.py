@@ -14,6 +14,7 @@ import uuid
 import pytest
 
 import segnb
+from segnb.settings import Settings
 from segnb.workspace import Workspace
 
 __all__ = ["store_ws", "ws_factory"]
@@ -35,6 +36,9 @@ def ws_factory(backend, warehouse, tmp_path):
                 state["ws"] = segnb.connect(str(path))
                 state["con"] = state["ws"].con
             ws = Workspace(state["con"], state["ws"].catalog)
+        elif backend.name == "spark":  # metadata in a DuckDB file, member tables on Spark
+            settings = Settings(store_location=str(tmp_path / "store.duckdb"))
+            ws = Workspace(backend.con, backend.catalog, settings=settings)
         else:
             ws = Workspace(backend.con, backend.catalog)
         ws.open_store(schema, owner=owner or "tester", **store_kw)
@@ -49,6 +53,8 @@ def ws_factory(backend, warehouse, tmp_path):
         if "con" in state:
             with contextlib.suppress(Exception):
                 state["con"].disconnect()
+    elif backend.name == "spark":
+        backend.con.raw_sql(f"DROP DATABASE IF EXISTS `{schema}` CASCADE")
     else:
         backend.con.raw_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE').close()
 

@@ -48,6 +48,8 @@ def scratch(ws, name: str) -> str:
     file read-only; PostgreSQL: a table of the test's store schema. The
     catalog and ``from_table`` name it as ``scratch_name(ws, name)``.
     """
+    if ws.con.name == "pyspark":
+        return f"`{ws.store.schema}`.`{name}`"
     return f'temp.main."{name}"' if ws.con.name == "duckdb" else f'"{ws.store.schema}"."{name}"'
 
 
@@ -59,6 +61,8 @@ def create_scratch(ws, name: str, select: str) -> str:
     """Make the scratch table ``name`` from ``select``; its name for catalogs and from_table."""
     temp = "TEMP " if ws.con.name == "duckdb" else ""
     target = name if temp else scratch(ws, name)
+    if ws.con.name == "pyspark":
+        ws.con.raw_sql(f"CREATE DATABASE IF NOT EXISTS `{ws.store.schema}`")
     ws.con.raw_sql(f"CREATE {temp}TABLE {target} AS {select}")
     return scratch_name(ws, name)
 

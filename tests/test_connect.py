@@ -43,7 +43,7 @@ def test_paths_and_backends(tmp_path):
     assert open_backend(str(path)).name == "duckdb"
     con = ibis.duckdb.connect()
     assert open_backend(con) is con
-    with pytest.raises(WarehouseError, match="takes a URL or an Ibis backend"):
+    with pytest.raises(WarehouseError, match="takes a URL, a SparkSession or an Ibis backend"):
         open_backend(42)
     with pytest.raises(WarehouseError, match="not a warehouse URL"):
         open_backend("warehouse")

@@ -373,15 +373,17 @@ def test_delete_refused_while_used_by_another_segment(store_ws):
 def test_store_schema_version(store_ws):
     ws = store_ws
     assert ws.store.schema_version == SCHEMA_VERSION
-    again = Store(ws.con, ws.catalog, ws.schema)  # opening twice changes nothing
+    again = Store(
+        ws.con, ws.catalog, ws.schema, location=ws.ctx.settings.store_location
+    )  # opening twice changes nothing
     assert again.schema_version == SCHEMA_VERSION
     ws.store.insert(
         "schema", {"version": SCHEMA_VERSION + 1, "applied_at": None, "segnb_version": "9"}
     )
     with pytest.raises(StoreError, match="newer"):
-        Store(ws.con, ws.catalog, ws.schema)
+        Store(ws.con, ws.catalog, ws.schema, location=ws.ctx.settings.store_location)
     with pytest.raises(StoreError, match="plain name"):
-        Store(ws.con, ws.catalog, "bad schema;")
+        Store(ws.con, ws.catalog, "bad schema;", location=ws.ctx.settings.store_location)
 
 
 def test_refresh_of_rules_rechecks_names(store_ws):
@@ -435,7 +437,7 @@ def test_store_migrates_an_older_layout(store_ws, monkeypatch):
     }
     monkeypatch.setattr(schema_module, "MIGRATIONS", later)
     monkeypatch.setattr(schema_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
-    store = Store(ws.con, ws.catalog, ws.schema)
+    store = Store(ws.con, ws.catalog, ws.schema, location=ws.ctx.settings.store_location)
     assert store.schema_version == SCHEMA_VERSION + 1
     columns = ws.store.meta_table("segnb_segments").columns
     assert "tags" in columns

@@ -19,7 +19,7 @@ def ids(table) -> set:
 
 def dense_map(ws, entity: str) -> dict:
     with ws.store.db.session():
-        table = ws.store.meta_table(ids_table_name(entity)).to_pyarrow()
+        table = ws.store.data.ids_table(ids_table_name(entity)).to_pyarrow()
     return dict(zip(table.column(0).to_pylist(), table.column(1).to_pylist(), strict=True))
 
 

@@ -1,6 +1,7 @@
 """Writing an Ibis table to CSV or Parquet in the engine, never whole in Python memory.
 
-DuckDB writes the file itself with ``COPY (query) TO``. PostgreSQL streams:
+DuckDB writes the file itself with ``COPY (query) TO``, Spark with
+``DataFrame.write`` (in one task, then its part file is renamed). PostgreSQL streams:
 CSV through ``COPY (query) TO STDOUT``, Parquet as Arrow record batches from a
 server-side cursor into a ``ParquetWriter``. The file appears under its name
 only when complete (written beside it, then renamed).
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +121,8 @@ def export_table(con: Any, expr: Any, path: str | os.PathLike, *, raw: bool = Fa
             where = "'" + str(partial).replace("'", "''") + "'"
             options = "FORMAT parquet" if fmt == "parquet" else "FORMAT csv, HEADER true"
             con.con.execute(f"COPY ({sql}) TO {where} ({options})")
+        elif con.name == "pyspark":
+            _spark_write(con, expr, partial, fmt)
         elif fmt == "csv" and con.name == "postgres":
             sql = con.compile(expr)
             statement = f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER true)"
@@ -150,6 +154,28 @@ def export_table(con: Any, expr: Any, path: str | os.PathLike, *, raw: bool = Fa
         with contextlib.suppress(OSError):
             partial.unlink()
     return target
+
+
+def _spark_write(con: Any, expr: Any, partial: Path, fmt: str) -> None:
+    """Spark writes the rows itself (``DataFrame.write``, one task), never through Python.
+
+    It writes a folder; its one part file becomes the file.
+    """
+    _register_memtables(con, expr)
+    frame = con._session.sql(con.compile(expr)).coalesce(1)
+    folder = partial.with_name(partial.name + ".spark")
+    writer = frame.write.mode("overwrite")
+    try:
+        if fmt == "csv":  # quotes doubled inside quoted cells, as spreadsheets expect
+            writer.options(header=True, escape='"').csv(str(folder))
+        else:
+            writer.parquet(str(folder))
+        parts = sorted(folder.glob("part-*"))
+        if not parts:
+            raise WarehouseError(f"Spark wrote no file into {str(folder)!r}")
+        os.replace(parts[0], partial)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _encodable(text: str) -> bool:

@@ -70,7 +70,7 @@ class Tables:
         elif len(parts) >= 3:
             database = (".".join(parts[:-2]), parts[-2])
         try:
-            return self.con.table(parts[-1], database=database)
+            table = self.con.table(parts[-1], database=database)
         except Exception as exc:
             try:
                 known = (
@@ -82,6 +82,25 @@ class Tables:
             raise CatalogError(
                 f"table {name!r}{place} is not in the warehouse{did_you_mean(parts[-1], known)}"
             ) from exc
+        return instants(self.con, table, name) if self.con.name == "pyspark" else table
+
+
+def instants(con: Any, table: ibis.Table, name: str) -> ibis.Table:
+    """A Spark table whose ``TIMESTAMP`` columns are typed as the instants they are.
+
+    Spark's ``TIMESTAMP`` is a moment (shown in the session's zone, UTC under
+    Ibis), but Ibis reads it as a wall-clock time; typed ``timestamp('UTC')``,
+    rules cut its days in the segment's zone, as for DuckDB's ``TIMESTAMPTZ``.
+    ``TIMESTAMP_NTZ`` stays a wall-clock time.
+    """
+    from pyspark.sql.types import TimestampType
+
+    fields = con._session.table(name).schema.fields
+    moments = [f.name for f in fields if type(f.dataType) is TimestampType]
+    if not moments:
+        return table
+    utc = dt.Timestamp(timezone="UTC")
+    return table.mutate(**{c: table[c].cast(utc) for c in moments})
 
 
 # -- columns and their types ---------------------------------------------------------

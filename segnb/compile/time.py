@@ -214,6 +214,21 @@ def _wall_clock(zone: str, moment: dt.Timestamp(timezone="UTC")) -> dt.timestamp
     """DuckDB's and PostgreSQL's ``timezone(zone, timestamptz)``: the wall clock time there."""
 
 
+@ibis.udf.scalar.builtin(name="from_utc_timestamp")
+def _spark_wall_clock(moment: dt.Timestamp(timezone="UTC"), zone: str) -> dt.timestamp:
+    """Spark's ``from_utc_timestamp(instant, zone)``, the same under a UTC session time zone."""
+
+
+def _wall_clock_in(zone: str, column):
+    try:
+        engine = column._find_backend(use_default=False).name
+    except Exception:  # an unbound expression: DuckDB's and PostgreSQL's function
+        engine = None
+    if engine == "pyspark":
+        return _spark_wall_clock(column, zone)
+    return _wall_clock(zone, column)
+
+
 def zone_name(zone: Any) -> str:
     """The IANA name of a time zone (a tzinfo or a name)."""
     zone = time_zone(zone)
@@ -234,7 +249,7 @@ def local_day(column, zone: Any):
     if dtype.is_date():
         return column
     if dtype.timezone is not None:
-        column = _wall_clock(zone_name(zone), column)
+        column = _wall_clock_in(zone_name(zone), column)
     return column.cast("date")
 
 

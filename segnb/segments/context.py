@@ -117,7 +117,7 @@ class Context:
         s = self.settings
         self._store = Store(
             self.con, self.catalog, s.store_schema, keep_versions=s.keep_versions,
-            lock_wait=s.lock_wait, read_only=s.read_only,
+            lock_wait=s.lock_wait, read_only=s.read_only, location=s.store_location,
         )  # fmt: skip
         with contextlib.suppress(WarehouseError), self._store.db.session():
             sweep(self._store)  # runs, creations and files of processes that were killed

@@ -380,8 +380,8 @@ class Segment:
     ) -> Path:
         """Write the members (and chosen entity attributes) to CSV or Parquet.
 
-        The engine writes the file: DuckDB's ``COPY``, or batches streamed from
-        PostgreSQL; the member set is never assembled in Python memory. In a
+        The engine writes the file (DuckDB's ``COPY``, Spark's ``DataFrame.write``,
+        PostgreSQL's batches): the member set is never assembled in Python memory. In a
         CSV, text cells a spreadsheet would run as formulas (``=…``, ``+…``,
         ``-…``, ``@…``) get a leading ``'``; ``raw=True`` writes them as they are.
         ``changes="entered"`` (or ``"left"``) writes only the ids that entered

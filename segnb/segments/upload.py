@@ -20,7 +20,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import hashlib
-import io
 import os
 import uuid
 from pathlib import Path
@@ -276,28 +275,8 @@ def _is_int(text: str) -> bool:
 
 
 def _load_list(ctx: Context, table: str, values: pa.Array) -> None:
-    store = ctx.store
-    db = store.db
     kind = "BIGINT" if pa.types.is_integer(values.type) else "TEXT"
-    data = pa.table({"value": values})
-    if db.dialect == "duckdb":
-        name = f"_segnb_upload_{uuid.uuid4().hex[:8]}"
-        db.raw.register(name, data)
-        try:
-            store.data.create(table, f"SELECT CAST(value AS {kind}) AS value FROM {name}")
-        finally:
-            db.raw.unregister(name)
-        return
-    import pyarrow.csv as pacsv
-
-    db.execute(f"CREATE TABLE {store.t(table)} (value {kind})")
-    buffer = io.BytesIO()
-    pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
-    with (
-        db.raw.cursor() as cur,
-        cur.copy(f"COPY {store.t(table)} (value) FROM STDIN (FORMAT csv)") as copy,
-    ):
-        copy.write(buffer.getvalue())
+    ctx.store.data.load(table, pa.table({"value": values}), {"value": kind})
 
 
 def _entity_ids(ctx: Context, ent: Any, column: str):
@@ -323,7 +302,7 @@ def _unmatched_table(ctx: Context, row: dict[str, Any], version: int, expr: Any)
     store = ctx.store
     table = f"segnb_u_{row['id']}_{version}"
     store.data.create(table, store.con.compile(expr))
-    return table, int(store.db.scalar(f"SELECT count(*) FROM {store.data.ref(table)}"))
+    return table, store.data.count(table)
 
 
 def list_extra(
@@ -339,9 +318,7 @@ def list_extra(
         id=listed["value"]
     )
     table, unmatched = _unmatched_table(ctx, row, version, missing)
-    distinct = int(
-        ctx.store.db.scalar(f"SELECT count(*) FROM {ctx.store.data.ref(definition['list_table'])}")
-    )
+    distinct = ctx.store.data.count(definition["list_table"])
     report = dict(definition.get("report", {}), matched=distinct - unmatched, unmatched=unmatched)
     return {"report": report, "unmatched_table": table, "tables": [table]}
 
@@ -354,7 +331,7 @@ def unmatched_extra(
     entities = _entity_ids(ctx, ent, ent.id)
     missing = source.anti_join(entities, ent.id).select(id=source[ent.id])
     table, unmatched = _unmatched_table(ctx, row, version, missing)
-    size = int(ctx.store.db.scalar(f"SELECT count(*) FROM {ctx.store.data.ref(member_table)}"))
+    size = ctx.store.data.count(member_table)
     report = {"source_ids": size + unmatched, "matched": size, "unmatched": unmatched}
     return {"report": report, "unmatched_table": table, "tables": [table]}
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,7 +12,19 @@ from urllib.parse import urlsplit
 from segnb.errors import WarehouseError, first_line
 from segnb.store.locks import attach
 
-__all__ = ["duckdb_path", "open_backend", "opened_read_only", "warehouse_file"]
+__all__ = [
+    "duckdb_path",
+    "open_backend",
+    "opened_read_only",
+    "release",
+    "session_zone",
+    "warehouse_file",
+]
+
+#: backends segnb opened itself (from a URL or path): closed by :func:`release`
+_OPENED: weakref.WeakSet = weakref.WeakSet()
+#: PySpark backend -> the session time zone its SparkSession had before Ibis set UTC
+_ZONES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def duckdb_path(url: str) -> str | None:
@@ -48,12 +62,20 @@ def open_backend(target: Any, *, wait: float = 30.0) -> Any:
     While another process writes to the file, opening waits up to ``wait``
     seconds.
     """
+    if _is_spark_session(target):
+        return _open_spark(target)
     if not isinstance(target, (str, os.PathLike)):
         if hasattr(target, "table") and hasattr(target, "list_tables"):
             return target
         raise WarehouseError(
-            f"connect() takes a URL or an Ibis backend, not {type(target).__name__}"
+            f"connect() takes a URL, a SparkSession or an Ibis backend, not {type(target).__name__}"
         )
+    con = _open_url(target, wait=wait)
+    _OPENED.add(con)
+    return con
+
+
+def _open_url(target: str | os.PathLike, *, wait: float) -> Any:
     url = os.fspath(target)
     if "://" not in url and url.endswith((".duckdb", ".db", ".ddb")):
         url = f"duckdb:///{url}"
@@ -69,6 +91,8 @@ def open_backend(target: Any, *, wait: float = 30.0) -> Any:
 
     if scheme == "postgresql":
         url = "postgres" + url[len("postgresql") :]
+    if scheme in ("pyspark", "spark"):
+        return _open_spark(None, url)
     try:
         return ibis.connect(url)
     except Exception as exc:
@@ -107,6 +131,58 @@ def _open_duckdb(path: str, *, wait: float) -> Any:
         con.disconnect()
         raise WarehouseError(f"cannot open DuckDB file {path!r}: {first_line(exc)}") from exc
     return con
+
+
+def _is_spark_session(target: Any) -> bool:
+    kind = type(target)
+    return kind.__name__ == "SparkSession" and kind.__module__.startswith("pyspark")
+
+
+def _open_spark(session: Any, url: str | None = None) -> Any:
+    """Ibis's PySpark backend on ``session`` (or one made from a ``pyspark://`` URL).
+
+    Ibis sets the session's time zone to UTC; the zone it had is kept for
+    :func:`session_zone` and set back by :func:`release`.
+    """
+    try:
+        import ibis
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise WarehouseError(
+            f"Spark needs PySpark and Ibis's PySpark backend ({first_line(exc)}); "
+            'install them with: pip install "segnb[spark]"'
+        ) from exc
+    if session is None:  # pyspark:///path: a local session keeping its tables under path
+        builder = SparkSession.builder.config("spark.ui.enabled", "false")
+        folder = urlsplit(url or "").path
+        if folder and folder != "/":
+            builder = builder.config("spark.sql.warehouse.dir", os.path.abspath(folder[1:]))
+        session = builder.getOrCreate()
+    zone = session.conf.get("spark.sql.session.timeZone")
+    try:
+        con = ibis.pyspark.connect(session)
+    except Exception as exc:
+        raise WarehouseError(f"cannot use the Spark session: {first_line(exc)}") from exc
+    _ZONES[con] = zone
+    return con
+
+
+def session_zone(con: Any) -> str | None:
+    """The time zone a Spark session had before Ibis set it to UTC (None off Spark)."""
+    return _ZONES.get(con)
+
+
+def release(con: Any) -> None:
+    """Undo what connecting changed: a Spark session's time zone goes back; what segnb
+    opened from a URL or path is closed (a backend or session passed in stays open)."""
+    zone = _ZONES.pop(con, None)
+    if zone is not None:
+        with contextlib.suppress(Exception):
+            con._session.conf.set("spark.sql.session.timeZone", zone)
+    if con in _OPENED:
+        _OPENED.discard(con)
+        with contextlib.suppress(Exception):
+            con.disconnect()
 
 
 def opened_read_only(con: Any) -> bool:

@@ -25,7 +25,6 @@ from typing import Any
 import numpy as np
 
 from segnb.errors import SegmentStateError, SegnbError, StoreError
-from segnb.store.database import quote
 
 __all__ = [
     "BitMap",
@@ -73,7 +72,6 @@ def ensure_dense_ids(store: Any, entity: str) -> str:
         return table
     source = store.catalog.table(ent.table)
     ids = source.filter(source[ent.id].notnull()).select(ent.id).distinct()
-    col = quote(ent.id)
     with db.transaction():
         if db.dialect == "postgres":
             db.execute(
@@ -81,16 +79,7 @@ def ensure_dense_ids(store: Any, entity: str) -> str:
             )
             if store.select("ids", {"entity": ent.name}):
                 return table
-        db.execute(f"DROP TABLE IF EXISTS {store.t(table)}")
-        sql = store.con.compile(ids)
-        # stored in id order: DuckDB's zone maps then make an id lookup (verify) ~1 ms at 10M
-        db.execute(
-            f"CREATE TABLE {store.t(table)} AS SELECT {col}, "
-            f"row_number() OVER (ORDER BY {col}) - 1 AS dense FROM ({sql}) AS n ORDER BY dense"
-        )
-        if db.dialect == "postgres":
-            db.execute(f"CREATE UNIQUE INDEX ON {store.t(table)} ({col})")
-        top = int(db.scalar(f"SELECT count(*) FROM {store.t(table)}"))
+        top = store.data.make_ids(table, ids, ent.id)
         _check_top(ent, top)
         store.insert("ids", {"entity": ent.name, "id_table": table, "next_dense": top})
     return table
@@ -109,19 +98,11 @@ def extend_dense_ids(store: Any, entity: str, member_table: str) -> int:
     ent = store.catalog.entity(entity)
     table = ids_table_name(ent.name)
     db = store.db
-    col = quote(ent.id)
-    members = store.data.ref(member_table)
     if db.dialect == "postgres":
         db.execute(
             "SELECT pg_advisory_xact_lock(hashtext(?))", (f"segnb:ids:{store.schema}:{table}",)
         )
-    start = int(db.scalar(f"SELECT coalesce(max(dense) + 1, 0) FROM {store.t(table)}"))
-    db.execute(
-        f"INSERT INTO {store.t(table)} ({col}, dense) SELECT {col}, "
-        f"{start} + row_number() OVER (ORDER BY {col}) - 1 FROM {members} WHERE dense IS NULL"
-    )
-    store.data.fill(member_table, ent.id, store.t(table))
-    top = int(db.scalar(f"SELECT coalesce(max(dense) + 1, 0) FROM {store.t(table)}"))
+    start, top = store.data.extend_ids(table, member_table, ent.id)
     _check_top(ent, top)
     store.update("ids", {"entity": ent.name}, {"next_dense": top})
     return top - start
@@ -134,7 +115,7 @@ def member_select(store: Any, members: Any, entity: str, ids_table: str) -> str:
         raise StoreError(
             f"the member query has columns {list(members.columns)}, not the id column {ent.id!r}"
         )
-    mapped = store.meta_table(ids_table)
+    mapped = store.data.ids_table(ids_table)
     ids = members.filter(members[ent.id].notnull()).select(ent.id)
     return store.con.compile(ids.left_join(mapped, ent.id).select(ent.id, "dense"))
 
@@ -143,18 +124,8 @@ def bitmap_of_table(store: Any, table: str) -> bytes:
     """The dense ids of a member table as a serialized roaring bitmap, read in batches."""
     _need_pyroaring()
     bm = BitMap()
-    sql = f"SELECT dense FROM {store.data.ref(table)}"
-    if store.db.dialect == "duckdb":
-        with store.db.session():
-            reader = store.db.raw.execute(sql).to_arrow_reader(BATCH)
-            for batch in reader:
-                _add(bm, batch.column(0).to_numpy(zero_copy_only=False))
-    else:
-        with store.db.raw.cursor(name=f"segnb_bitmap_{table}") as cur:
-            cur.itersize = 100_000
-            cur.execute(sql)
-            while rows := cur.fetchmany(100_000):
-                _add(bm, np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows)))
+    for values in store.data.dense_arrays(table, BATCH):
+        _add(bm, values)
     bm.run_optimize()
     return bm.serialize()
 
@@ -186,7 +157,4 @@ def dense_of(store: Any, entity: str, value: Any) -> int | None:
     table = ids_table_name(ent.name)
     if not store.select("ids", {"entity": ent.name}):
         return None
-    rows = store.db.execute(
-        f"SELECT dense FROM {store.t(table)} WHERE {quote(ent.id)} = ?", (value,)
-    )
-    return int(rows[0][0]) if rows else None
+    return store.data.dense_of(table, ent.id, value)

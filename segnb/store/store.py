@@ -34,6 +34,7 @@ from segnb.store.database import Database, quote, utcnow
 from segnb.store.legacy import adopt, legacy_version
 from segnb.store.records import SEGMENT_COLUMNS, VERSION_COLUMNS, SegmentRecord, VersionRecord
 from segnb.store.schema import DEFAULT_SCHEMA, ID_TABLES, MIGRATIONS, SCHEMA_VERSION
+from segnb.store.spark import SparkTables, metadata_database
 from segnb.store.versions import NOTEBOOK_RUN_ENV, Versions, checkpoint
 
 __all__ = [
@@ -67,6 +68,11 @@ class Store(Versions):
     lock_wait
         Seconds a refresh waits for another session refreshing the same
         segment (PostgreSQL) before giving up with a clear error.
+    read_only
+        Read the store, never change it.
+    location
+        On Spark: where the metadata lives, a DuckDB file or a ``postgres://``
+        URL (:mod:`segnb.store.spark`); elsewhere it is the warehouse's.
     """
 
     def __init__(
@@ -78,6 +84,7 @@ class Store(Versions):
         keep_versions: int = 3,
         lock_wait: float = 30.0,
         read_only: bool = False,
+        location: str | None = None,
     ) -> None:
         layout.check_schema_name(schema)
         if not isinstance(keep_versions, int) or keep_versions < 1:
@@ -90,8 +97,11 @@ class Store(Versions):
         read_only = read_only or opened_read_only(con)
         self.read_only = read_only
         self.bitmaps: dict[tuple[int, int], Any] = {}  # (segment id, version) -> BitMap
-        self.folder = _folder(con, schema, read_only)
-        if self.folder is not None:
+        self.folder = None if _on_spark(con) else _folder(con, schema, read_only)
+        if _on_spark(con):
+            self.db = metadata_database(con, location, read_only=read_only, wait=lock_wait)
+            self.data = SparkTables(self, schema)
+        elif self.folder is not None:
             self.db = Database(
                 con, store_file=str(self.folder / STORE_FILE), read_only=read_only, wait=lock_wait
             )
@@ -138,7 +148,7 @@ class Store(Versions):
         """
         database = (self.db.catalog, self.schema) if self.db.catalog else self.schema
         with self.db.session():
-            return self.con.table(table, database=database)
+            return self.db.con.table(table, database=database)
 
     # -- generic rows ------------------------------------------------------------
 
@@ -326,6 +336,10 @@ def _folder(con: Any, schema: str, read_only: bool) -> Path | None:
         )
     folder.mkdir(exist_ok=True)
     return folder
+
+
+def _on_spark(con: Any) -> bool:
+    return getattr(con, "name", None) == "pyspark"
 
 
 def _duckdb_key(con: Any, schema: str) -> tuple[str, str] | None:

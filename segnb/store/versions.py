@@ -170,11 +170,10 @@ class Versions:
                 )
                 table = f"segnb_m_{seg_id}_{version}"
                 self.data.create(table, member_select(self, build(), entity, ids_table))
-                members = self.data.ref(table)
-                if self.db.scalar(f"SELECT count(*) FROM {members} WHERE dense IS NULL"):
+                if self.data.count(table, "dense IS NULL"):
                     extend_dense_ids(self, entity, table)
                 checkpoint("members_written")
-                size = int(self.db.scalar(f"SELECT count(*) FROM {members}"))
+                size = self.data.count(table)
                 bitmap = bitmap_of_table(self, table)
                 details = extra(version, table) if extra is not None else {}
                 finished = utcnow()
