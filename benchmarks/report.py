@@ -200,4 +200,9 @@ def write(path: Path, results: dict) -> None:
                 lines.append(f"| {r['rule']} | {r['seconds']:.2f} | {r['count']:,} | "
                              f"{r['duckdb_count']:,} |")  # fmt: skip
             lines.append("")
+            if "save" in sp:
+                lines += [f"Saving the first rule as a segment (member table and dense ids on "
+                          f"Spark, metadata in a DuckDB store file; {sp['saved']:,} members): "
+                          f"{sp['save']:.1f} s. A set size of two saved segments (bitmaps): "
+                          f"{sp['set_ms']:.1f} ms.", ""]  # fmt: skip
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -23,7 +23,9 @@ Examples
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
+import os
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -153,7 +155,7 @@ class SparkTables(SchemaTables):
         import ibis
 
         frame = self.spark.createDataFrame(rows)  # Arrow, not rows through Python
-        view = f"segnb_load_{abs(hash((name, id(frame))))}"
+        view = f"segnb_load_{uuid.uuid4().hex[:8]}"
         frame.createOrReplaceTempView(view)
         try:
             source = self.store.con.table(view)
@@ -208,13 +210,16 @@ class SparkTables(SchemaTables):
         return gone
 
     def _age(self, name: str) -> float:
+        """Seconds since table ``name`` was written (0 where its folder is not on this machine)."""
         rows = self.spark.sql(f"DESCRIBE TABLE EXTENDED {self.ref(name)}").collect()
-        for row in rows:
-            if row[0] == "Created Time":
-                with contextlib.suppress(ValueError):
-                    made = dt.datetime.strptime(row[1], "%a %b %d %H:%M:%S %Z %Y")
-                    return (dt.datetime.now() - made).total_seconds()
-        return 0.0
+        where = next((row[1] for row in rows if row[0] == "Location"), "")
+        parts = urlsplit(where)
+        if parts.scheme not in ("", "file"):
+            return 0.0
+        try:
+            return time.time() - os.stat(parts.path).st_mtime
+        except OSError:
+            return 0.0
 
     # -- dense ids: a Spark table of their own ------------------------------------
 
