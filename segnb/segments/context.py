@@ -19,6 +19,7 @@ import collections
 import contextlib
 import datetime as dt
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -103,6 +104,7 @@ class Context:
         # (rule, entity, day, zone) -> SQL of the count, compiled against _counted_catalog
         self._count_sql: collections.OrderedDict[tuple, str] = collections.OrderedDict()
         self._counted_catalog: Catalog | None = None
+        self._count_lock = threading.Lock()
 
     # -- the store ------------------------------------------------------------------
 
@@ -208,29 +210,41 @@ class Context:
             hash(key)
         except TypeError:  # a tree holding something unhashable: compile it every time
             key = None
-        if self._counted_catalog is not self.catalog:
-            self._count_sql.clear()
-            self._counted_catalog = self.catalog
-        sql = None if key is None else self._count_sql.get(key)
+        sql = None if key is None else self._kept_count(key)
         if sql is None:
             tree = self.parse(rule, ent)
+            catalog = self.catalog
             sql = self.con.compile(self.compile(tree, ent, day, zone).count())
             if (
                 key is not None
                 and not uses_segments(tree)
-                and self.catalog.entities.get(ent.name) is ent
+                and catalog.entities.get(ent.name) is ent
             ):
-                self._count_sql[key] = sql
-                if len(self._count_sql) > COUNT_CACHE_SIZE:
-                    self._count_sql.popitem(last=False)
-        else:
-            self._count_sql.move_to_end(key)
+                self._keep_count(key, sql, catalog)
         cursor = self.con.raw_sql(sql)
         try:
             return int(cursor.fetchone()[0])
         finally:
             if self.con.name != "duckdb":  # DuckDB's raw_sql hands back the connection itself
                 cursor.close()
+
+    def _kept_count(self, key: tuple) -> str | None:
+        with self._count_lock:  # estimates also run in the widgets' worker threads
+            if self._counted_catalog is not self.catalog:
+                self._count_sql.clear()
+                self._counted_catalog = self.catalog
+            sql = self._count_sql.get(key)
+            if sql is not None:
+                self._count_sql.move_to_end(key)
+            return sql
+
+    def _keep_count(self, key: tuple, sql: str, catalog: Catalog) -> None:
+        with self._count_lock:
+            if catalog is not self.catalog or self._counted_catalog is not catalog:
+                return  # compiled against a catalog that has since been replaced
+            self._count_sql[key] = sql
+            while len(self._count_sql) > COUNT_CACHE_SIZE:
+                self._count_sql.popitem(last=False)
 
     def sql(self, expr: Any, dialect: str | None = None) -> str:
         """Readable SQL of an Ibis expression for the connected backend or a named dialect."""
