@@ -174,7 +174,7 @@ class Workspace:
         """
         if is_sets(rule):
             return self.set_size(rule)
-        return int(self.members(rule, as_of, entity).count().execute())
+        return self.ctx.count(rule, as_of, entity)
 
     def warnings(self, rule: str | Node, entity: str | Entity | None = None) -> list[str]:
         """What looks mistyped in a valid rule: enum values no entity has, with "did you mean".

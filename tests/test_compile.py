@@ -502,6 +502,13 @@ SNAPSHOT_RULES = {
         )
     ),
     "attributes": And((In(Attribute("channel"), ("ads", "organic")), IsNull(Attribute("age")))),
+    # an or of groups: evaluated once per row in a projection, then filtered on
+    "or_groups": Or(
+        (
+            And((Compare(Tag("city"), "=", "Shenzhen"), Compare(Tag("trade_cnt_7d"), ">=", 1))),
+            And((Compare(Tag("city"), "=", "Beijing"), Compare(Tag("trade_cnt_7d"), ">=", 2))),
+        )
+    ),
 }
 
 

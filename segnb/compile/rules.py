@@ -35,7 +35,7 @@ import ibis.expr.datatypes as dt
 from segnb.catalog.model import Catalog, Entity, EventSource, closest
 from segnb.compile.behaviour import BehaviourCompiler
 from segnb.compile.blocks import Measure, event_aggregates, latest_snapshot, snapshot_on
-from segnb.compile.fold import fold
+from segnb.compile.fold import fold, keep
 from segnb.compile.joins import COMPARE, entity_free_start, possible_values
 from segnb.compile.time import (
     DAY_COMPARE,
@@ -56,6 +56,7 @@ from segnb.lang.nodes import (
     DateLiteral,
     Did,
     Node,
+    Or,
     Score,
     Sum,
     Tag,
@@ -191,7 +192,8 @@ class RuleCompiler(BehaviourCompiler, NodeVisitor):
             how = "inner" if self._inner[join] else "left"
             joined = joined.join(right, joined[self.entity.id] == right[right_key], how=how)
         self.row = joined
-        return joined.filter(self.visit(rule)).select(self.entity.id)
+        flag = self._fresh("matches") if any(isinstance(n, Or) for n in walk(rule)) else None
+        return keep(joined, self.visit(rule), self.entity.id, flag=flag)
 
     def _fresh(self, base: str) -> str:
         name, n = base, 1

@@ -15,9 +15,11 @@ Examples
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import datetime as dt
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +45,7 @@ from segnb.store.store import Store
 from segnb.times import as_date
 
 __all__ = [
+    "COUNT_CACHE_SIZE",
     "MAX_RULE_CHARS",
     "MAX_RULE_NODES",
     "Context",
@@ -51,6 +54,8 @@ __all__ = [
     "uses_segments",
 ]
 
+#: how many rules' count queries a context keeps compiled (:meth:`Context.count`)
+COUNT_CACHE_SIZE = 256
 #: the largest rule segnb takes: 20 groups of 50 conditions, or a chain of 10,000, are well inside
 MAX_RULE_CHARS = 2_000_000
 MAX_RULE_NODES = 100_000
@@ -96,6 +101,10 @@ class Context:
         self.settings = settings or Settings()
         self.tz = tz
         self._store: Store | None = None
+        # (rule, entity, day, zone) -> SQL of the count, compiled against _counted_catalog
+        self._count_sql: collections.OrderedDict[tuple, str] = collections.OrderedDict()
+        self._counted_catalog: Catalog | None = None
+        self._count_lock = threading.Lock()
 
     # -- the store ------------------------------------------------------------------
 
@@ -181,6 +190,61 @@ class Context:
             )
         except RecursionError:
             raise RuleError(_TOO_BIG) from None
+
+    def count(self, rule: str | Node, as_of: Any = None, entity: Any = None, *, tz=None) -> int:
+        """How many entities match ``rule``: one count query, compiled once per rule and day.
+
+        The SQL of a rule depends only on the rule, the target object, the day
+        ``T``, the time zone and the catalog, not on the warehouse's rows, so
+        it is kept (the last :data:`COUNT_CACHE_SIZE` rules) and a repeated
+        estimate runs it again without parsing or compiling. Every run reads
+        the warehouse afresh. A rule naming other segments (``in_segment()``,
+        ``score()``) is compiled every time: their members change with their
+        versions. A new catalog drops what was kept.
+        """
+        ent = self.entity(entity)
+        zone = tz or self.tz
+        day = as_date(as_of, zone)
+        key = (rule, ent.name, day, zone)
+        try:
+            hash(key)
+        except TypeError:  # a tree holding something unhashable: compile it every time
+            key = None
+        sql = None if key is None else self._kept_count(key)
+        if sql is None:
+            tree = self.parse(rule, ent)
+            catalog = self.catalog
+            sql = self.con.compile(self.compile(tree, ent, day, zone).count())
+            if (
+                key is not None
+                and not uses_segments(tree)
+                and catalog.entities.get(ent.name) is ent
+            ):
+                self._keep_count(key, sql, catalog)
+        cursor = self.con.raw_sql(sql)
+        try:
+            return int(cursor.fetchone()[0])
+        finally:
+            if self.con.name != "duckdb":  # DuckDB's raw_sql hands back the connection itself
+                cursor.close()
+
+    def _kept_count(self, key: tuple) -> str | None:
+        with self._count_lock:  # estimates also run in the widgets' worker threads
+            if self._counted_catalog is not self.catalog:
+                self._count_sql.clear()
+                self._counted_catalog = self.catalog
+            sql = self._count_sql.get(key)
+            if sql is not None:
+                self._count_sql.move_to_end(key)
+            return sql
+
+    def _keep_count(self, key: tuple, sql: str, catalog: Catalog) -> None:
+        with self._count_lock:
+            if catalog is not self.catalog or self._counted_catalog is not catalog:
+                return  # compiled against a catalog that has since been replaced
+            self._count_sql[key] = sql
+            while len(self._count_sql) > COUNT_CACHE_SIZE:
+                self._count_sql.popitem(last=False)
 
     def sql(self, expr: Any, dialect: str | None = None) -> str:
         """Readable SQL of an Ibis expression for the connected backend or a named dialect."""
