@@ -123,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         def engine(model_=res.model, table=f"bench_scores_{model}"):
             scores, _ = rescore(ws, model_, audience=users, as_of=AS_OF)
             ws.con.raw_sql(f"DROP TABLE IF EXISTS {table}")
-            ws.con.raw_sql(f"CREATE TABLE {table} AS {ibis.to_sql(scores, dialect='duckdb')}")
+            # a temporary table: the warehouse is attached read-only
+            ws.con.raw_sql(f"CREATE TEMP TABLE {table} AS {ibis.to_sql(scores, dialect='duckdb')}")
             return int(ws.con.table(table).count().execute())
 
         n, engine_s = timed(engine)

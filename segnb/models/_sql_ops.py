@@ -1,8 +1,9 @@
 """How a compiled estimator is written: as Ibis expressions, or as portable SQL text.
 
 :func:`segnb.models.to_ibis.compile_proba` builds a score with one of these
-two builders; both offer the same small set of operations (literals, CASE,
-comparisons, arithmetic, EXP, SQRT, GREATEST, LEAST, NULLIF).
+two builders; both offer the same small set of operations (literals, CASE with
+one or several WHEN branches, comparisons, arithmetic, EXP, SQRT, GREATEST,
+LEAST, NULLIF).
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class IbisOps:
 
     def case(self, cond, then, other):
         return ibis.cases((cond, then), else_=other)
+
+    def cases(self, branches: Sequence[tuple], other):
+        """``CASE WHEN c1 THEN v1 WHEN c2 THEN v2 … ELSE other END``: the first true ``c`` wins."""
+        return ibis.cases(*branches, else_=other)
 
     def le(self, a, b):
         return a <= b
@@ -107,6 +112,10 @@ class TextOps(IbisOps):
 
     def case(self, cond, then, other):
         return f"CASE WHEN {cond} THEN {then} ELSE {other} END"
+
+    def cases(self, branches: Sequence[tuple], other):
+        whens = " ".join(f"WHEN {cond} THEN {then}" for cond, then in branches)
+        return f"CASE {whens} ELSE {other} END"
 
     def le(self, a, b):
         return f"{a} <= {b}"
