@@ -18,6 +18,10 @@ positive). For each model it prints, in one run:
 - python: pulling the same feature table into pandas and ``predict_proba``;
 - the max abs difference between the two, and peak memory (process RSS,
   DuckDB included) before and after each phase.
+
+Engine and Python phases also print their CPU seconds (DuckDB's threads
+included): on a machine shared with other work the wall times of phases
+run a minute apart can see different loads, their CPU seconds much less.
 """
 
 from __future__ import annotations
@@ -81,9 +85,19 @@ def build(path: Path, users: int) -> None:
     con.close()
 
 
+#: CPU seconds of the last timed() call, DuckDB's threads included (they run in this process)
+CPU = [0.0]
+
+
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def timed(fn):
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_s()
     result = fn()
+    CPU[0] = cpu_s() - cpu
     return result, time.perf_counter() - started
 
 
@@ -123,21 +137,24 @@ def main(argv: list[str] | None = None) -> int:
         def engine(model_=res.model, table=f"bench_scores_{model}"):
             scores, _ = rescore(ws, model_, audience=users, as_of=AS_OF)
             ws.con.raw_sql(f"DROP TABLE IF EXISTS {table}")
-            ws.con.raw_sql(f"CREATE TABLE {table} AS {ibis.to_sql(scores, dialect='duckdb')}")
+            # a temporary table: the warehouse is attached read-only
+            ws.con.raw_sql(f"CREATE TEMP TABLE {table} AS {ibis.to_sql(scores, dialect='duckdb')}")
             return int(ws.con.table(table).count().execute())
 
         n, engine_s = timed(engine)
-        print(f"engine: score {n:,} users, materialised: {engine_s:.2f}s"
+        print(f"engine: score {n:,} users, materialised: {engine_s:.2f}s (CPU {CPU[0]:.1f}s)"
               f"   peak RSS {rss_mb():.0f} MB")  # fmt: skip
         results[model] = res
     print(f"\npeak RSS after training and in-engine scoring of every model: {rss_mb():.0f} MB")
     for model, res in results.items():
         plan = res.model.plan(ws.catalog, as_of=AS_OF)
         frame, pull_s = timed(lambda p=plan: p.table.to_pyarrow().to_pandas())
+        pull_cpu = CPU[0]
         features = frame[plan.names].to_numpy(dtype=float, na_value=np.nan)
         python_scores, predict_s = timed(lambda m=res.model, x=features: m.predict_proba(x)[:, 1])
         print(f"== {model} python: pull features {pull_s:.2f}s + predict_proba {predict_s:.2f}s"
-              f" = {pull_s + predict_s:.2f}s   peak RSS {rss_mb():.0f} MB")  # fmt: skip
+              f" = {pull_s + predict_s:.2f}s (CPU {pull_cpu + CPU[0]:.1f}s)"
+              f"   peak RSS {rss_mb():.0f} MB")  # fmt: skip
         engine_scores = (
             ws.con.table(f"bench_scores_{model}").to_pyarrow().to_pandas().set_index("user_id")
             .loc[frame["user_id"], "score"].to_numpy()

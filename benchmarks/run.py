@@ -181,7 +181,7 @@ def bench_models(args) -> list[dict]:
         start = time.perf_counter()
         scores, _ = rescore(ws, res.model, audience=users, as_of=models.AS_OF)
         ws.con.raw_sql(
-            f"CREATE OR REPLACE TABLE {table} AS {ibis.to_sql(scores, dialect='duckdb')}"
+            f"CREATE OR REPLACE TEMP TABLE {table} AS {ibis.to_sql(scores, dialect='duckdb')}"
         )
         engine = time.perf_counter() - start
         plan = res.model.plan(ws.catalog, as_of=models.AS_OF)

@@ -93,3 +93,31 @@ def test_unknown_estimator_is_named(fitted):
     pipe = E.make_pipeline(KNeighborsClassifier()).fit(X[:200], np.arange(200) % 2)
     with pytest.raises(NotAvailableError, match="KNeighborsClassifier cannot be compiled"):
         score_table(pipe, plan.table, "user_id", plan.names)
+
+
+@pytest.mark.parametrize("mode", ["view", "ibis"])
+def test_trees_route_missing_values_like_scikit_learn(backend, mode):
+    """Trees fitted on NaN compare NULLs as they route NaN, in each engine's CASE shape."""
+    import pandas as pd
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    if mode == "ibis" and backend.name != "duckdb":
+        pytest.skip("the Ibis-expression path is checked on DuckDB")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(600, 3))
+    X[rng.random(X.shape) < 0.2] = np.nan
+    y = (np.nan_to_num(X[:, 0]) + np.isnan(X[:, 1]) - np.isnan(X[:, 2]) > 0.2).astype(int)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(row_id=np.arange(len(X)))
+    name = f"segnb_parity_nulls_{mode}"
+    table = backend.con.create_table(name, frame, temp=True, overwrite=True)
+    with threadpool_limits(1):
+        models = {
+            "tree": DecisionTreeClassifier(max_depth=6, random_state=0).fit(X, y),
+            "hist": HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(X, y),
+        }
+    for label, model in models.items():
+        scores = score_table(model, table, "row_id", ["a", "b", "c"], mode=mode)
+        got = scores.to_pandas().set_index("row_id").loc[frame["row_id"], "score"].to_numpy()
+        want = model.predict_proba(X)[:, 1]
+        assert np.max(np.abs(got - want)) < 1e-9, label

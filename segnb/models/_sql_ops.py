@@ -1,8 +1,9 @@
 """How a compiled estimator is written: as Ibis expressions, or as portable SQL text.
 
 :func:`segnb.models.to_ibis.compile_proba` builds a score with one of these
-two builders; both offer the same small set of operations (literals, CASE,
-comparisons, arithmetic, EXP, SQRT, GREATEST, LEAST, NULLIF).
+two builders; both offer the same small set of operations (literals, CASE with
+one or several WHEN branches, comparisons, arithmetic, EXP, SQRT, GREATEST,
+LEAST, NULLIF).
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ __all__ = ["IbisOps", "TextOps"]
 
 class IbisOps:
     """Builds the final estimator's score as an Ibis value expression."""
+
+    #: write a tree's chains of right children as the WHEN branches of one CASE (see
+    #: ``to_ibis._splits``) rather than one nested CASE per split
+    chains = True
 
     def __init__(self, table, names: Sequence[str], nullable: Sequence[bool]) -> None:
         self.table, self.names, self.nullable = table, list(names), list(nullable)
@@ -36,6 +41,10 @@ class IbisOps:
 
     def case(self, cond, then, other):
         return ibis.cases((cond, then), else_=other)
+
+    def cases(self, branches: Sequence[tuple], other):
+        """``CASE WHEN c1 THEN v1 WHEN c2 THEN v2 … ELSE other END``: the first true ``c`` wins."""
+        return ibis.cases(*branches, else_=other)
 
     def le(self, a, b):
         return a <= b
@@ -91,6 +100,9 @@ class TextOps(IbisOps):
 
         self.names, self.nullable = list(names), list(nullable)
         self.dialect = dialect
+        # DuckDB runs a 60-tree forest 1.2-1.5x faster as chains; PostgreSQL, which evaluates
+        # one row at a time, takes 10-25% more CPU for them than for nested CASEs (measured)
+        self.chains = dialect != "postgres"
         self.double = sqlglot.exp.DataType.build("double").sql(dialect=dialect)
         self.quote = lambda n: sqlglot.exp.to_identifier(n, quoted=True).sql(dialect=dialect)
         self._x = [self.quote(n) for n in self.names]
@@ -107,6 +119,10 @@ class TextOps(IbisOps):
 
     def case(self, cond, then, other):
         return f"CASE WHEN {cond} THEN {then} ELSE {other} END"
+
+    def cases(self, branches: Sequence[tuple], other):
+        whens = " ".join(f"WHEN {cond} THEN {then}" for cond, then in branches)
+        return f"CASE {whens} ELSE {other} END"
 
     def le(self, a, b):
         return f"{a} <= {b}"

@@ -6,8 +6,10 @@ table, so the score of every entity is computed where the data lives:
 - ``SimpleImputer`` -> ``coalesce(x, statistic)``, missing indicators -> ``x IS NULL``;
 - ``StandardScaler`` -> ``(x - mean) / scale``;
 - ``LogisticRegression`` -> a weighted sum and a sigmoid;
-- decision trees, random forests and extra trees -> one nested ``CASE`` per
-  tree, averaged (features compared as 32-bit floats, as scikit-learn does);
+- decision trees, random forests and extra trees -> ``CASE`` expressions per
+  tree (nested on PostgreSQL, one per chain of right children elsewhere: see
+  :func:`_splits`), averaged
+  (features compared as 32-bit floats, as scikit-learn does);
 - ``HistGradientBoostingClassifier`` and ``GradientBoostingClassifier`` ->
   the sum of the trees' ``CASE`` expressions and a sigmoid;
 - soft ``VotingClassifier``, :class:`~segnb.models.estimators.BaggingPU`
@@ -260,24 +262,50 @@ def _f32_cut(threshold: float) -> float:
     return (float(t) + float(up)) / 2.0
 
 
+def _splits(root: int, is_leaf, leaf_value, cond, left, right, ops: IbisOps):
+    """A binary tree as CASE expressions: nested, or one per chain of right children.
+
+    ``CASE WHEN a THEN L ELSE CASE WHEN b THEN M ELSE R END END`` is the same
+    first-true choice (a NULL condition is not true in either) as
+    ``CASE WHEN a THEN L WHEN b THEN M ELSE R END``, which has one CASE for
+    each left child instead of one for every split. DuckDB keeps state for
+    each CASE and runs each on its own slice of every vector: a 60-tree
+    forest scores 1.2 to 1.5 times faster as chains. ``ops.chains`` chooses.
+    """
+
+    def chain(i: int):
+        branches = []
+        while not is_leaf(i):
+            branches.append((cond(i), chain(left(i))))
+            i = right(i)
+        value = ops.lit(leaf_value(i))
+        return ops.cases(branches, value) if branches else value
+
+    def nested(i: int):
+        if is_leaf(i):
+            return ops.lit(leaf_value(i))
+        return ops.case(cond(i), nested(left(i)), nested(right(i)))
+
+    return chain(root) if ops.chains else nested(root)
+
+
 def _tree_case(tree: Any, leaf_value: Callable[[int], float], ops: IbisOps, f32: bool):
-    """One fitted ``sklearn.tree._tree.Tree`` as a nested CASE expression."""
+    """One fitted ``sklearn.tree._tree.Tree`` as CASE expressions."""
     left, right = tree.children_left, tree.children_right
     feature, threshold = tree.feature, tree.threshold
     # scikit-learn >= 1.3 routes NaN by missing_go_to_left; NULL fails `<=` and goes right
     missing_left = getattr(tree, "missing_go_to_left", None)
 
-    def node(i: int):
-        if left[i] == -1:
-            return ops.lit(leaf_value(i))
+    def cond(i: int):
         j = int(feature[i])
         x = ops.f32(j) if f32 else ops.x(j)
-        cond = ops.le(x, ops.lit(_f32_cut(float(threshold[i])) if f32 else float(threshold[i])))
+        out = ops.le(x, ops.lit(_f32_cut(float(threshold[i])) if f32 else float(threshold[i])))
         if ops.nullable[j] and missing_left is not None and bool(missing_left[i]):
-            cond = ops.or_(cond, ops.isnull(x))
-        return ops.case(cond, node(int(left[i])), node(int(right[i])))
+            out = ops.or_(out, ops.isnull(x))
+        return out
 
-    return node(0)
+    return _splits(0, lambda i: left[i] == -1, leaf_value, cond,
+                   lambda i: int(left[i]), lambda i: int(right[i]), ops)  # fmt: skip
 
 
 def _class_tree_case(member: Any, k: int, ops: IbisOps):
@@ -305,17 +333,17 @@ def _hist_gradient_boosting(est: Any, ops: IbisOps):
     for (predictor,) in est._predictors:
         nodes = predictor.nodes
 
-        def node(i: int, nodes=nodes):
-            n = nodes[i]
-            if n["is_leaf"]:
-                return ops.lit(n["value"])
-            j = int(n["feature_idx"])
-            cond = ops.le(ops.x(j), ops.lit(n["num_threshold"]))
-            if ops.nullable[j] and n["missing_go_to_left"]:
-                cond = ops.or_(cond, ops.isnull(ops.x(j)))
-            return ops.case(cond, node(int(n["left"])), node(int(n["right"])))
+        def cond(i: int, nodes=nodes):
+            j = int(nodes[i]["feature_idx"])
+            out = ops.le(ops.x(j), ops.lit(nodes[i]["num_threshold"]))
+            if ops.nullable[j] and nodes[i]["missing_go_to_left"]:
+                out = ops.or_(out, ops.isnull(ops.x(j)))
+            return out
 
-        terms.append(node(0))
+        terms.append(_splits(
+            0, lambda i, n=nodes: n[i]["is_leaf"], lambda i, n=nodes: n[i]["value"], cond,
+            lambda i, n=nodes: int(n[i]["left"]), lambda i, n=nodes: int(n[i]["right"]), ops,
+        ))  # fmt: skip
     z = ops.add(_sum(terms, ops), ops.lit(baseline)) if terms else ops.lit(baseline)
     if _positive(est) == 0:
         z = ops.neg(z)
