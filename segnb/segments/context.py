@@ -221,6 +221,8 @@ class Context:
                 and catalog.entities.get(ent.name) is ent
             ):
                 self._keep_count(key, sql, catalog)
+        if self.con.name == "pyspark":  # raw_sql hands back a DataFrame
+            return int(self.con.raw_sql(sql).collect()[0][0])
         cursor = self.con.raw_sql(sql)
         try:
             return int(cursor.fetchone()[0])
