@@ -16,7 +16,8 @@ Builds the date-ordered demo warehouse of each size once (kept in
   counts checked equal;
 * **members**: saving a rules segment (member table, dense ids, bitmap)
   against ``CREATE TABLE … AS`` of the hand-written query;
-* **sets**: :mod:`benchmarks.sets` (segnb, DuckDB ``INTERSECT``, raw pyroaring);
+* **sets**: :mod:`benchmarks.sets` (segnb's public calls against raw pyroaring
+  answering the same question; DuckDB ``INTERSECT`` for scale);
 * **models**: :mod:`benchmarks.models`' warehouse, each model trained on a
   sample, then scored in the engine against pulling the features and
   ``predict_proba``;
@@ -150,8 +151,7 @@ def bench_size(args, users: int, days: int) -> dict:
 def bench_sets(args) -> dict:
     import sets
 
-    rows, cold, seconds = sets.measure(args.set_users, args.repeat, args.threads)
-    return {"users": args.set_users, "rows": rows, "cold": cold, "seconds": seconds}
+    return sets.measure(args.set_users, args.set_rounds, args.threads)
 
 
 def bench_models(args) -> list[dict]:
@@ -230,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-peers-max", type=int, default=2_000_000,
                         help="polars and pandas only up to this many users (memory)")  # fmt: skip
     parser.add_argument("--set-users", type=int, default=10_000_000)
+    parser.add_argument("--set-rounds", type=int, default=301,
+                        help="turns of segnb and pyroaring per set question")  # fmt: skip
     parser.add_argument("--model-users", type=int, default=1_000_000)
     parser.add_argument("--models", nargs="+",
                         default=["logistic", "random_forest", "gradient_boosting"])  # fmt: skip
