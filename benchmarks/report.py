@@ -55,6 +55,16 @@ def _peak_mb() -> float:
     return max(own, children) / 1024
 
 
+def _sections(sections: dict) -> list[str]:
+    if not sections:
+        return []
+    return [
+        "| section | wall s | peak MB |", "|---|---|---|",
+        *(f"| {k} | {v['seconds']:.0f} | {v['peak_mb']:,.0f} |" for k, v in sections.items()),
+        "",
+    ]  # fmt: skip
+
+
 def _ms(seconds: float | None) -> str:
     return "" if seconds is None else f"{seconds * 1e3:,.0f}"
 
@@ -129,10 +139,12 @@ def write(path: Path, results: dict) -> None:
         "# segnb benchmarks",
         "",
         f"`python benchmarks/run.py {results['argv']}` on {dt.date.today()}: "
-        f"{results['seconds']:.0f} s wall, peak memory {_peak_mb():,.0f} MB (RSS of the process "
-        f"or of its largest child). Times are medians of interleaved runs after a warm-up; every "
-        f"peer's count was checked equal to segnb's.",
+        f"{results['seconds']:.0f} s wall, peak memory {results.get('peak_mb') or _peak_mb():,.0f} "
+        f"MB (each section runs in a process of its own; its peak is the largest of its RSS and "
+        f"the sampled memory of its process tree). Times are medians of interleaved runs after a "
+        f"warm-up; every peer's count was checked equal to segnb's.",
         "",
+        *_sections(results.get("sections", {})),
         "## Machine and versions",
         "",
         *_machine(),
@@ -201,7 +213,8 @@ def write(path: Path, results: dict) -> None:
             lines += [f"Skipped: {sp['skipped']}.", ""]
         else:
             lines += [f"Spark {sp['version']}, `local[2]`, {sp['users']:,} users; session start "
-                      f"{sp['session']:.1f} s, tables loaded through Arrow in {sp['load']:.1f} s.",
+                      f"{sp['session']:.1f} s, tables written to Parquet (which Spark reads) "
+                      f"in {sp['load']:.1f} s.",
                       "", "| rule | seconds | count | DuckDB count |", "|---|---|---|---|"]  # fmt: skip
             for r in sp["rows"]:
                 lines.append(f"| {r['rule']} | {r['seconds']:.2f} | {r['count']:,} | "

@@ -30,11 +30,16 @@ tables and a plot (``results.svg`` beside it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
+import pickle
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -217,7 +222,90 @@ def bench_spark(args) -> dict:
     return spark_rules.measure(path, END + dt.timedelta(days=1), args.repeat)
 
 
+SECTIONS = ("rules", "sets", "models", "spark")
+RUNNERS = {
+    "rules": lambda args: [
+        bench_size(args, u, d) for u, d in zip(args.users, args.days, strict=True)
+    ],
+    "sets": lambda args: bench_sets(args),
+    "models": lambda args: bench_models(args),
+    "spark": lambda args: bench_spark(args),
+}
+
+
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory of ``root`` and all its descendants (MB), from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            statm = Path(f"/proc/{entry}/statm").read_text().split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        rss[int(entry)] = int(statm[1]) * page
+    mine, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        kids = [c for c, p in parents.items() if p == pid and c not in mine]
+        mine.update(kids)
+        frontier.extend(kids)
+    return sum(rss.get(p, 0) for p in mine) / 2**20
+
+
+class Sampler:
+    """The peak resident memory of this process and its children together, sampled."""
+
+    def __init__(self, every: float = 0.25) -> None:
+        self.every, self.peak, self._stop = every, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(Exception):
+                self.peak = max(self.peak, _tree_rss_mb(os.getpid()))
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _child_peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def run_section(name: str, argv: list[str]) -> tuple[object, dict]:
+    """Run one section in a fresh process (its memory is returned when it ends).
+
+    The value it returns, and its wall time and peak memory: the largest of
+    the sampled memory of the process tree and the peak RSS of the child.
+    """
+    with tempfile.TemporaryDirectory() as tmp, Sampler() as sampler:
+        out = Path(tmp) / "result.pickle"
+        cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--section", name,
+               "--result-file", str(out)]  # fmt: skip
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        seconds = time.perf_counter() - start
+        value, child_peak = pickle.loads(out.read_bytes())
+    peak = max(sampler.peak, child_peak)
+    print(f"  [{name}: {seconds:.0f}s, peak memory {peak:,.0f} MB]", flush=True)
+    return value, {"seconds": seconds, "peak_mb": peak}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--days", type=int, nargs="+", default=[30], help="one per --users")
@@ -239,26 +327,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["rules", "members", "sets", "models", "spark"])  # fmt: skip
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--section", choices=SECTIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    days = args.days if len(args.days) == len(args.users) else args.days[:1] * len(args.users)
+    args.days = args.days if len(args.days) == len(args.users) else args.days[:1] * len(args.users)
     args.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.section:  # one section, in a process of its own (run_section)
+        value = RUNNERS[args.section](args)
+        args.result_file.write_bytes(pickle.dumps((value, _child_peak_mb())))
+        return 0
     started, load_before = time.perf_counter(), os.getloadavg()
-    results: dict = {"argv": " ".join(sys.argv[1:]) or "(defaults)", "sizes": []}
-    if "rules" not in args.skip:
-        results["sizes"] = [bench_size(args, u, d) for u, d in zip(args.users, days, strict=True)]
-    if "sets" not in args.skip:
-        print("\n== sets", flush=True)
-        results["sets"] = bench_sets(args)
-    if "models" not in args.skip:
-        print("\n== models", flush=True)
-        results["models"] = bench_models(args)
-    if "spark" not in args.skip:
-        print("\n== spark", flush=True)
-        results["spark"] = bench_spark(args)
+    results: dict = {"argv": " ".join(argv) or "(defaults)", "sizes": [], "sections": {}}
+    titles = {"rules": "", "sets": "\n== sets", "models": "\n== models", "spark": "\n== spark"}
+    for name in SECTIONS:
+        if name in args.skip:
+            continue
+        if titles[name]:
+            print(titles[name], flush=True)
+        value, results["sections"][name] = run_section(name, argv)
+        results["sizes" if name == "rules" else name] = value
     results["seconds"] = time.perf_counter() - started
+    results["peak_mb"] = max((s["peak_mb"] for s in results["sections"].values()), default=0.0)
     results["load"] = (load_before, os.getloadavg())
     report.write(args.out, results)
-    print(f"\nwrote {args.out} in {results['seconds']:.0f}s")
+    print(f"\nwrote {args.out} in {results['seconds']:.0f}s, peak memory "
+          f"{results['peak_mb']:,.0f} MB")  # fmt: skip
     return 0
 
 
