@@ -189,12 +189,14 @@ def write(path: Path, results: dict) -> None:
                   "| question | result | segnb ms | pyroaring ms | segnb / pyroaring | DuckDB ms |",
                   "|---|---|---|---|---|---|"]  # fmt: skip
         for r in s["rows"]:
-            lines.append(f"| {r['question']} | {r['result']:,} | {r['segnb'] * 1e3:.3f} | "
+            question = r["question"].replace("|", "\\|")
+            lines.append(f"| {question} | {r['result']:,} | {r['segnb'] * 1e3:.3f} | "
                          f"{r['pyroaring'] * 1e3:.3f} | {r['segnb'] / r['pyroaring']:.2f} | "
                          f"{r['duckdb'] * 1e3:.0f} |")  # fmt: skip
+        built = ("kept from an earlier run" if s["build"] is None
+                 else f"saved in {s['build']:.1f} s")  # fmt: skip
         lines += ["", f"First set size after a change (attaches the store, reads its rows and "
-                  f"both bitmaps): {s['cold'] * 1e3:.1f} ms. The two segments were saved in "
-                  f"{s['build']:.1f} s.", ""]  # fmt: skip
+                  f"both bitmaps): {s['cold'] * 1e3:.1f} ms. The two segments: {built}.", ""]  # fmt: skip
     if "models" in results:
         lines += ["## Lookalike models: 1M users, trained on a 100,000-row sample", "",
                   "| model | ROC AUC | train s | engine s | pull + predict_proba s | engine / Python "

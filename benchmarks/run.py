@@ -173,7 +173,7 @@ def bench_size(args, users: int, days: int) -> dict:
 def bench_sets(args) -> dict:
     import sets
 
-    return sets.measure(args.set_users, args.set_rounds, args.threads)
+    return sets.measure(args.set_users, args.set_rounds, args.threads, data_dir=args.data_dir)
 
 
 def bench_models(args) -> list[dict]:

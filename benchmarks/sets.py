@@ -76,8 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threads", type=int, default=2, help="DuckDB threads (the CI box has 2 cores)"
     )
+    parser.add_argument("--data-dir", type=Path, help="keep the warehouse here between runs")
     args = parser.parse_args(argv)
-    out = measure(args.users, args.rounds, args.threads, duckdb_repeat=args.duckdb_repeat)
+    out = measure(args.users, args.rounds, args.threads, duckdb_repeat=args.duckdb_repeat,
+                  data_dir=args.data_dir)  # fmt: skip
     print()
     print(f"{'question':<20}{'result':>12}{'segnb ms':>10}{'roaring ms':>12}{'segnb/roaring':>15}"
           f"{'duckdb ms':>11}")  # fmt: skip
@@ -88,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"first set size (attaches the store, reads rows and both bitmaps): "
           f"{out['cold'] * 1e3:.1f} ms")  # fmt: skip
-    print(f"segments built in {out['build']:.1f}s; peak memory (RSS) {peak_mb():,.0f} MB; "
+    built = "kept from an earlier run" if out["build"] is None else f"built in {out['build']:.1f}s"
+    print(f"segments {built}; peak memory (RSS) {peak_mb():,.0f} MB; "
           f"total {out['seconds']:.1f}s")  # fmt: skip
     return 0
 
@@ -108,9 +111,62 @@ def _frame(names: list[str], bitmaps: list) -> object:
     )
 
 
-def measure(users: int, rounds: int, threads: int, *, duckdb_repeat: int = 1) -> dict:
-    """Rows ``{question, result, segnb, pyroaring, duckdb}`` (seconds), the cold call, totals."""
+def build(path: Path, users: int, threads: int) -> float:
+    """A warehouse of ``users`` users at ``path`` with segments a and b saved; seconds to save them."""
     import duckdb
+
+    import segnb
+
+    con = duckdb.connect(str(path))
+    con.execute(f"SET threads = {threads}; SET memory_limit = '3GB'")
+    con.execute(
+        "CREATE TABLE users AS SELECT range AS user_id, "
+        "hash(range * 2 + 1) % 2 = 0 AS a_flag, hash(range * 2) % 2 = 0 AS b_flag "
+        f"FROM range({users})"
+    )
+    con.close()
+    print(f"warehouse: {users:,} users, peak RSS so far {peak_mb():,.0f} MB", flush=True)
+    ws = segnb.connect(str(path), catalog=CATALOG)
+    ws.con.raw_sql(f"SET threads = {threads}; SET memory_limit = '3GB'")
+    start = time.perf_counter()
+    for name, rule in (("a", "a_flag"), ("b", "b_flag")):
+        seg = ws.create_segment(name, rules=rule)
+        print(f"segment {name}: {seg.size:,} members", flush=True)
+    seconds = time.perf_counter() - start
+    ws.con.disconnect()
+    return seconds
+
+
+def kept(folder: Path, users: int, threads: int) -> tuple[Path, float | None]:
+    """The warehouse and segments kept in ``folder`` (built when missing); seconds if built now.
+
+    Named after the store's layout version, so a new layout builds it afresh.
+    """
+    from segnb.store.schema import SCHEMA_VERSION
+    from segnb.store.store import remove_store
+
+    path = folder / f"sets_{users}_layout{SCHEMA_VERSION}.duckdb"
+    done = path.with_suffix(".built")
+    if path.exists() and done.exists():
+        return path, None
+    done.unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
+    remove_store(path)
+    seconds = build(path, users, threads)
+    done.write_text("a and b saved\n")
+    return path, seconds
+
+
+CATALOG = {"entities": {"users": {"table": "users", "id": "user_id"}}}
+
+
+def measure(
+    users: int, rounds: int, threads: int, *, duckdb_repeat: int = 1, data_dir: Path | None = None
+) -> dict:
+    """Rows ``{question, result, segnb, pyroaring, duckdb}`` (seconds), the cold call, totals.
+
+    With ``data_dir`` the warehouse and its two segments are kept there between runs.
+    """
     from pyroaring import BitMap
 
     import segnb
@@ -118,26 +174,13 @@ def measure(users: int, rounds: int, threads: int, *, duckdb_repeat: int = 1) ->
 
     total = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "sets.duckdb"
-        con = duckdb.connect(str(path))
-        con.execute(f"SET threads = {threads}; SET memory_limit = '3GB'")
-        con.execute(
-            "CREATE TABLE users AS SELECT range AS user_id, "
-            "hash(range * 2 + 1) % 2 = 0 AS a_flag, hash(range * 2) % 2 = 0 AS b_flag "
-            f"FROM range({users})"
-        )
-        con.close()
-        print(f"warehouse: {users:,} users, peak RSS so far {peak_mb():,.0f} MB", flush=True)
-
-        ws = segnb.connect(
-            str(path), catalog={"entities": {"users": {"table": "users", "id": "user_id"}}}
-        )
+        if data_dir is None:
+            path = Path(tmp) / "sets.duckdb"
+            built = build(path, users, threads)
+        else:
+            path, built = kept(Path(data_dir), users, threads)
+        ws = segnb.connect(str(path), catalog=CATALOG)
         ws.con.raw_sql(f"SET threads = {threads}; SET memory_limit = '3GB'")
-        start = time.perf_counter()
-        for name, rule in (("a", "a_flag"), ("b", "b_flag")):
-            seg = ws.create_segment(name, rules=rule)
-            print(f"segment {name}: {seg.size:,} members", flush=True)
-        build = time.perf_counter() - start
         a, b = ws.segment("a"), ws.segment("b")
         ta, tb = (ws.store.data.ref(f"segnb_m_{s.id}_1") for s in (a, b))
         # the raw bitmaps, straight from the bytes the store keeps (not segnb's cache)
@@ -191,7 +234,7 @@ def measure(users: int, rounds: int, threads: int, *, duckdb_repeat: int = 1) ->
             rows.append({"question": question, "result": result, "segnb": t_ours,
                          "pyroaring": t_theirs, "duckdb": duck[op][0]})  # fmt: skip
         ws.con.disconnect()
-    return {"users": users, "rows": rows, "cold": cold, "build": build,
+    return {"users": users, "rows": rows, "cold": cold, "build": built,
             "seconds": time.perf_counter() - total}  # fmt: skip
 
 
