@@ -323,16 +323,18 @@ RULES = [
 def load_frames(con) -> dict[str, Any]:
     """The tables the peers read, in memory: polars frames, and pandas frames with Arrow strings."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     def arrow(sql: str):
         result = con.execute(sql).arrow()
         return result.read_all() if hasattr(result, "read_all") else result  # a batch reader
 
-    columns = "user_id, {dt}, city, is_black_list, trade_cnt_7d, total_spend, member_level"
+    columns = "user_id, dt, city, is_black_list, trade_cnt_7d, total_spend, member_level"
     events = arrow("SELECT user_id, ts, event, industry, amount FROM events")
     users = arrow("SELECT user_id FROM users")
+    tags = arrow(f"SELECT {columns} FROM user_tags")
     frames = {
-        "tags": pl.from_arrow(arrow(f"SELECT {columns.format(dt='dt')} FROM user_tags")),
+        "tags": pl.from_arrow(tags),
         "events": pl.from_arrow(events),
         "users": pl.from_arrow(users),
     }
@@ -340,9 +342,11 @@ def load_frames(con) -> dict[str, Any]:
         pa.string(): pd.ArrowDtype(pa.string()),
         pa.large_string(): pd.ArrowDtype(pa.string()),
     }
-    frames["ptags"] = arrow(
-        f"SELECT {columns.format(dt='dt::TIMESTAMP AS dt')} FROM user_tags"
-    ).to_pandas(types_mapper=strings.get)
+    # pandas gets the snapshot day as a timestamp; one read of the table serves both (memory)
+    at = tags.schema.get_field_index("dt")
+    ptags = tags.set_column(at, "dt", pc.cast(tags.column(at), pa.timestamp("us")))
+    frames["ptags"] = ptags.to_pandas(types_mapper=strings.get)
+    del tags, ptags
     frames["pevents"] = events.to_pandas(types_mapper=strings.get)
     frames["pusers"] = users.to_pandas()
     return frames

@@ -7,16 +7,19 @@ Usage::
     python benchmarks/run.py --skip spark models --repeat 3
 
 Builds the date-ordered demo warehouse of each size once (kept in
-``--data-dir``), then, in this one process:
+``--data-dir``), then runs each section in a process of its own (its wall
+time and peak memory reported):
 
 * **rules**: every rule of :mod:`benchmarks.peers` through ``ws.estimate``,
   hand-written DuckDB SQL, Ibis written by hand (both on segnb's own DuckDB
   connection), and polars and pandas on the tables held in memory; all run
-  in turns, ``--repeat`` rounds after a warm-up round, medians reported,
+  in turns after a warm-up round, 3 to ``--repeat`` rounds (fewer once
+  every peer's times are within 10% of their median), medians reported,
   counts checked equal;
-* **members**: saving a rules segment (member table, dense ids, bitmap)
-  against ``CREATE TABLE … AS`` of the hand-written query;
-* **sets**: :mod:`benchmarks.sets` (segnb, DuckDB ``INTERSECT``, raw pyroaring);
+* **members**: saving a rules segment (member file, dense ids, bitmap)
+  against ``COPY (…) TO`` a Parquet file of the hand-written query;
+* **sets**: :mod:`benchmarks.sets` (segnb's public calls against raw pyroaring
+  answering the same question; DuckDB ``INTERSECT`` for scale);
 * **models**: :mod:`benchmarks.models`' warehouse, each model trained on a
   sample, then scored in the engine against pulling the features and
   ``predict_proba``;
@@ -29,11 +32,17 @@ tables and a plot (``results.svg`` beside it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
+import gc
 import os
+import pickle
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -50,8 +59,14 @@ END = dt.date(2026, 11, 21)
 PEERS = ("segnb", "duckdb_sql", "ibis_by_hand", "polars", "pandas")
 
 
-def interleaved(calls: dict, repeat: int) -> tuple[dict[str, float], dict[str, object]]:
-    """Median seconds of each callable, run in turns so load drift hits all alike."""
+def interleaved(
+    calls: dict, repeat: int, *, least: int = 3, spread: float = 0.10
+) -> tuple[dict[str, float], dict[str, object]]:
+    """Median seconds of each callable, run in turns so load drift hits all alike.
+
+    One warm-up round, then ``least`` to ``repeat`` timed rounds: it stops
+    early once every callable's times lie within ``spread`` of their median.
+    """
     times: dict[str, list[float]] = {k: [] for k in calls}
     results: dict[str, object] = {}
     for round_ in range(repeat + 1):
@@ -60,6 +75,10 @@ def interleaved(calls: dict, repeat: int) -> tuple[dict[str, float], dict[str, o
             results[name] = fn()
             if round_:  # the first round warms the caches
                 times[name].append(time.perf_counter() - start)
+        if round_ >= least and all(
+            max(v) - min(v) <= spread * statistics.median(v) for v in times.values()
+        ):
+            break
     return {k: statistics.median(v) for k, v in times.items()}, results
 
 
@@ -107,15 +126,16 @@ def bench_members(ws, con, as_of, repeat: int) -> dict:
         sizes.append(seg.size)
         seg.delete()
     hand = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        con.execute(f"CREATE OR REPLACE TABLE bench_hand_members AS {ids_sql}")
-        hand.append(time.perf_counter() - start)
-    n_hand = con.execute("SELECT count(*) FROM bench_hand_members").fetchone()[0]
-    con.execute("DROP TABLE bench_hand_members")
+    with tempfile.TemporaryDirectory() as tmp:  # segnb writes members to Parquet: so does the peer
+        target = Path(tmp) / "members.parquet"
+        for _ in range(repeat):
+            start = time.perf_counter()
+            con.execute(f"COPY ({ids_sql}) TO '{target}' (FORMAT parquet)")
+            hand.append(time.perf_counter() - start)
+        n_hand = con.execute(f"SELECT count(*) FROM '{target}'").fetchone()[0]
     assert set(sizes) == {n_hand}, (sizes, n_hand)
     return {"rule": rule.text, "members": n_hand, "segnb": statistics.median(seconds),
-            "duckdb_ctas": statistics.median(hand)}  # fmt: skip
+            "duckdb_copy": statistics.median(hand)}  # fmt: skip
 
 
 def bench_size(args, users: int, days: int) -> dict:
@@ -134,14 +154,17 @@ def bench_size(args, users: int, days: int) -> dict:
         frames = peers.load_frames(con)
         load = time.perf_counter() - start
     rules = bench_rules(ws, con, frames, as_of, args.repeat)
+    del frames  # the in-memory peers are done: give their memory back before the next step
+    gc.collect()
     members = None if "members" in args.skip else bench_members(ws, con, as_of, 3)
     plans = {}
-    for rule in peers.RULES:  # the plans of the slowest ratio, kept for the report
-        plans[rule.name] = (
-            con.execute("EXPLAIN ANALYZE " + ws.sql(rule.text, as_of=as_of)).fetchall()[0][1],
-            con.execute("EXPLAIN ANALYZE " + rule.sql.replace("{T}", as_of.isoformat())).fetchall()[0][1],
-        )  # fmt: skip
-    del frames
+    slow = {r["rule"] for r in rules if r["segnb"] / r["duckdb_sql"] > report.RATIO_LIMIT}
+    for rule in peers.RULES:  # the plans of the ratios over the limit, kept for the report
+        if rule.name in slow:
+            plans[rule.name] = (
+                con.execute("EXPLAIN ANALYZE " + ws.sql(rule.text, as_of=as_of)).fetchall()[0][1],
+                con.execute("EXPLAIN ANALYZE " + rule.sql.replace("{T}", as_of.isoformat())).fetchall()[0][1],
+            )  # fmt: skip
     ws.con.disconnect()
     return {"users": users, "days": days, "built": built, "load": load, "rules": rules,
             "members": members, "doctor": doctor, "plans": plans}  # fmt: skip
@@ -150,8 +173,7 @@ def bench_size(args, users: int, days: int) -> dict:
 def bench_sets(args) -> dict:
     import sets
 
-    rows, cold, seconds = sets.measure(args.set_users, args.repeat, args.threads)
-    return {"users": args.set_users, "rows": rows, "cold": cold, "seconds": seconds}
+    return sets.measure(args.set_users, args.set_rounds, args.threads, data_dir=args.data_dir)
 
 
 def bench_models(args) -> list[dict]:
@@ -180,7 +202,7 @@ def bench_models(args) -> list[dict]:
         table = f"bench_scores_{model}"
         start = time.perf_counter()
         scores, _ = rescore(ws, res.model, audience=users, as_of=models.AS_OF)
-        ws.con.raw_sql(
+        ws.con.raw_sql(  # a temporary table: the warehouse file is opened read-only
             f"CREATE OR REPLACE TEMP TABLE {table} AS {ibis.to_sql(scores, dialect='duckdb')}"
         )
         engine = time.perf_counter() - start
@@ -194,7 +216,7 @@ def bench_models(args) -> list[dict]:
         ]
         proba = time.perf_counter() - start
         engine_scores = (
-            ws.con.table(table).to_pyarrow().to_pandas().set_index("user_id")
+            ws.con.con.execute(f"SELECT user_id, score FROM {table}").df().set_index("user_id")
             .loc[frame["user_id"], "score"].to_numpy()
         )  # fmt: skip
         diff = float(np.max(np.abs(engine_scores - python)))
@@ -217,7 +239,90 @@ def bench_spark(args) -> dict:
     return spark_rules.measure(path, END + dt.timedelta(days=1), args.repeat)
 
 
+SECTIONS = ("rules", "sets", "models", "spark")
+RUNNERS = {
+    "rules": lambda args: [
+        bench_size(args, u, d) for u, d in zip(args.users, args.days, strict=True)
+    ],
+    "sets": lambda args: bench_sets(args),
+    "models": lambda args: bench_models(args),
+    "spark": lambda args: bench_spark(args),
+}
+
+
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory of ``root`` and all its descendants (MB), from /proc."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            statm = Path(f"/proc/{entry}/statm").read_text().split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        rss[int(entry)] = int(statm[1]) * page
+    mine, frontier = {root}, [root]
+    while frontier:
+        pid = frontier.pop()
+        kids = [c for c, p in parents.items() if p == pid and c not in mine]
+        mine.update(kids)
+        frontier.extend(kids)
+    return sum(rss.get(p, 0) for p in mine) / 2**20
+
+
+class Sampler:
+    """The peak resident memory of this process and its children together, sampled."""
+
+    def __init__(self, every: float = 0.25) -> None:
+        self.every, self.peak, self._stop = every, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            with contextlib.suppress(Exception):
+                self.peak = max(self.peak, _tree_rss_mb(os.getpid()))
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _child_peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
+
+
+def run_section(name: str, argv: list[str]) -> tuple[object, dict]:
+    """Run one section in a fresh process (its memory is returned when it ends).
+
+    The value it returns, and its wall time and peak memory: the largest of
+    the sampled memory of the process tree and the peak RSS of the child.
+    """
+    with tempfile.TemporaryDirectory() as tmp, Sampler() as sampler:
+        out = Path(tmp) / "result.pickle"
+        cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--section", name,
+               "--result-file", str(out)]  # fmt: skip
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        seconds = time.perf_counter() - start
+        value, child_peak = pickle.loads(out.read_bytes())
+    peak = max(sampler.peak, child_peak)
+    print(f"  [{name}: {seconds:.0f}s, peak memory {peak:,.0f} MB]", flush=True)
+    return value, {"seconds": seconds, "peak_mb": peak}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--days", type=int, nargs="+", default=[30], help="one per --users")
@@ -230,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-peers-max", type=int, default=2_000_000,
                         help="polars and pandas only up to this many users (memory)")  # fmt: skip
     parser.add_argument("--set-users", type=int, default=10_000_000)
+    parser.add_argument("--set-rounds", type=int, default=301,
+                        help="turns of segnb and pyroaring per set question")  # fmt: skip
     parser.add_argument("--model-users", type=int, default=1_000_000)
     parser.add_argument("--models", nargs="+",
                         default=["logistic", "random_forest", "gradient_boosting"])  # fmt: skip
@@ -237,26 +344,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", nargs="*", default=[],
                         choices=["rules", "members", "sets", "models", "spark"])  # fmt: skip
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md")
+    parser.add_argument("--section", choices=SECTIONS, help=argparse.SUPPRESS)
+    parser.add_argument("--result-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    days = args.days if len(args.days) == len(args.users) else args.days[:1] * len(args.users)
+    args.days = args.days if len(args.days) == len(args.users) else args.days[:1] * len(args.users)
     args.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.section:  # one section, in a process of its own (run_section)
+        value = RUNNERS[args.section](args)
+        args.result_file.write_bytes(pickle.dumps((value, _child_peak_mb())))
+        return 0
     started, load_before = time.perf_counter(), os.getloadavg()
-    results: dict = {"argv": " ".join(sys.argv[1:]) or "(defaults)", "sizes": []}
-    if "rules" not in args.skip:
-        results["sizes"] = [bench_size(args, u, d) for u, d in zip(args.users, days, strict=True)]
-    if "sets" not in args.skip:
-        print("\n== sets", flush=True)
-        results["sets"] = bench_sets(args)
-    if "models" not in args.skip:
-        print("\n== models", flush=True)
-        results["models"] = bench_models(args)
-    if "spark" not in args.skip:
-        print("\n== spark", flush=True)
-        results["spark"] = bench_spark(args)
+    results: dict = {"argv": " ".join(argv) or "(defaults)", "sizes": [], "sections": {}}
+    titles = {"rules": "", "sets": "\n== sets", "models": "\n== models", "spark": "\n== spark"}
+    for name in SECTIONS:
+        if name in args.skip:
+            continue
+        if titles[name]:
+            print(titles[name], flush=True)
+        value, results["sections"][name] = run_section(name, argv)
+        results["sizes" if name == "rules" else name] = value
     results["seconds"] = time.perf_counter() - started
+    results["peak_mb"] = max((s["peak_mb"] for s in results["sections"].values()), default=0.0)
     results["load"] = (load_before, os.getloadavg())
     report.write(args.out, results)
-    print(f"\nwrote {args.out} in {results['seconds']:.0f}s")
+    print(f"\nwrote {args.out} in {results['seconds']:.0f}s, peak memory "
+          f"{results['peak_mb']:,.0f} MB")  # fmt: skip
     return 0
 
 

@@ -84,8 +84,13 @@ def refs(tree: Any) -> list[str]:
 
 def bitmaps(ctx: Context, names: list[str]) -> dict[str, Any]:
     """Bitmaps of the current versions of ``names`` (one metadata query, cached bitmaps)."""
+    return _checked(ctx, names)[0]
+
+
+def _checked(ctx: Context, names: list[str]) -> tuple[dict[str, Any], list[Any]]:
+    """Bitmaps of ``names`` after checking they can be combined, and the rows that can expire."""
     rows = {r["name"]: r for r in ctx.visible_rows(names)}
-    out, entity = {}, None
+    out, entity, expiring = {}, None, []
     for name in names:
         row = rows.get(name) or ctx.find_row(name)
         usable_row(ctx, row, "in segment sets")
@@ -95,23 +100,65 @@ def bitmaps(ctx: Context, names: list[str]) -> dict[str, Any]:
                 "sets combine segments of one target object"
             )
         entity = row["entity"]
+        if row["expires_at"] is not None:
+            expiring.append(row)
         out[name] = load_bitmap(ctx.store, row["id"], row["current_version"])
-    return out
+    return out, expiring
+
+
+def _kept(ctx: Context, what: str, key: Any, read) -> Any:
+    """``read()`` -> ``(value, expiring rows)``, kept while the store is unchanged.
+
+    A segment's expiry depends on the day, not on the store, so the rows
+    that can expire are checked again on every use.
+    """
+    try:
+        hash(key)
+    except TypeError:  # a tree holding something unhashable: not kept
+        value, expiring = read()
+    else:
+        value, expiring = ctx.store.cache.get((what, ctx.owner, key), read)
+    for row in expiring:
+        usable_row(ctx, row, "in segment sets")
+    return value
+
+
+def _inputs(ctx: Context, expression: Any) -> tuple[Any, dict[str, Any]]:
+    """The checked tree of ``expression`` and the bitmaps of the segments it reads."""
+
+    def read():
+        tree = set_tree(ctx, expression)
+        found, expiring = _checked(ctx, refs(tree))
+        return (tree, found), expiring
+
+    return _kept(ctx, "sets", expression, read)
 
 
 def set_bitmap(ctx: Context, expression: Any):
     """A set expression's members as a roaring bitmap of dense ids (nothing saved)."""
-    tree = set_tree(ctx, expression)
-    return evaluate(tree, bitmaps(ctx, refs(tree)).__getitem__)
+    tree, found = _inputs(ctx, expression)
+    return evaluate(tree, found.__getitem__)
+
+
+#: the size of ``left <op> right`` without building it
+_CARDINALITY = {"&": "intersection_cardinality", "|": "union_cardinality",
+                "-": "difference_cardinality"}  # fmt: skip
 
 
 def set_size(ctx: Context, expression: Any) -> int:
-    """Size of a set expression over segments, from bitmaps."""
-    return len(set_bitmap(ctx, expression))
+    """Size of a set expression over segments, from bitmaps (the outermost set is not built)."""
+    tree, found = _inputs(ctx, expression)
+    if isinstance(tree, SetOp):
+        left, right = (
+            evaluate(tree.left, found.__getitem__),
+            evaluate(tree.right, found.__getitem__),
+        )
+        return int(getattr(left, _CARDINALITY[tree.op])(right))
+    return len(evaluate(tree, found.__getitem__))
 
 
 def overlap(ctx: Context, names: list[str]):
     """Pairwise overlaps of segments: sizes on the diagonal (a pandas DataFrame)."""
     names = list(names)
-    found = bitmaps(ctx, names)
+    found = _kept(ctx, "overlap", tuple(names), lambda: _checked(ctx, names))
     return overlap_matrix(names, [found[n] for n in names])

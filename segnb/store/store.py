@@ -29,6 +29,7 @@ from typing import Any
 from segnb.errors import StoreError
 from segnb.store import schema as layout
 from segnb.store.backend import opened_read_only, warehouse_file
+from segnb.store.cache import StoreCache, bump, file_stamp, generation
 from segnb.store.data import ParquetTables, SchemaTables
 from segnb.store.database import Database, quote, utcnow
 from segnb.store.legacy import adopt, legacy_version
@@ -109,8 +110,11 @@ class Store(Versions):
         else:
             self.db = Database(con)
             self.data = SchemaTables(self)
-        self._cache_key = _duckdb_key(con, schema) if self.folder is None else None
-        self._cached: tuple[int, dict[str, SegmentRecord]] | None = None
+        # a store file (beside a DuckDB or Spark warehouse), or a DuckDB database of this process
+        self._cache_key = (
+            (self.db.store_file, schema) if self.db.store_file else _duckdb_key(con, schema)
+        )
+        self.cache = StoreCache(self._stamp)
         if self._cache_key is not None:
             self.db.on_write = self._bump
             self._bump()
@@ -202,8 +206,12 @@ class Store(Versions):
 
     def segment_row(self, name: str) -> SegmentRecord | None:
         """The segment named ``name``, or None."""
-        rows = self.select("segments", {"name": name}, columns=SEGMENT_COLUMNS)
-        return SegmentRecord.from_row(rows[0]) if rows else None
+
+        def one() -> dict[str, SegmentRecord]:
+            rows = self.select("segments", {"name": name}, columns=SEGMENT_COLUMNS)
+            return {name: SegmentRecord.from_row(rows[0])} if rows else {}
+
+        return self.cache.get("segments", self._all_segments, one).get(name)
 
     def segment_row_by_id(self, segment_id: int) -> SegmentRecord | None:
         """The segment with id ``segment_id``, or None."""
@@ -211,22 +219,34 @@ class Store(Versions):
         return SegmentRecord.from_row(rows[0]) if rows else None
 
     def _bump(self) -> None:
-        _GENERATIONS[self._cache_key] = _GENERATIONS.get(self._cache_key, 0) + 1
+        bump(self._cache_key)
+
+    def _stamp(self) -> tuple | int | None:
+        """What changes when the store changes (:mod:`segnb.store.cache`); None: read afresh.
+
+        On PostgreSQL, and inside a transaction, rows are always read.
+        """
+        if self._cache_key is None or self.db.in_transaction:
+            return None
+        if self.db.store_file is None:  # the store is in a DuckDB file only this process writes
+            return generation(self._cache_key)
+        stamp = file_stamp(self.db.store_file)
+        return None if stamp is None else (generation(self._cache_key), stamp)
+
+    def _all_segments(self) -> dict[str, SegmentRecord]:
+        rows = self.select("segments", columns=SEGMENT_COLUMNS, order="name")
+        return {r.name: r for r in map(SegmentRecord.from_row, rows)}
 
     def segment_rows(self, names: list[str] | None = None) -> list[SegmentRecord]:
         """Every segment (by name), or those of ``names`` in one query.
 
-        On DuckDB the records are cached until any segnb write to the same
-        file (only this process can write to a DuckDB file while it has it
-        open). A row that cannot be decoded comes back marked ``broken``.
+        On DuckDB the records are kept until the store changes (a write of
+        this process, or a commit of another to the store file: see
+        :mod:`segnb.store.cache`). A row that cannot be decoded comes back
+        marked ``broken``.
         """
-        if self._cache_key is not None and not self.db.in_transaction:
-            generation = _GENERATIONS.get(self._cache_key, 0)
-            if self._cached is None or self._cached[0] != generation:
-                rows = self.select("segments", columns=SEGMENT_COLUMNS, order="name")
-                records = (SegmentRecord.from_row(r) for r in rows)
-                self._cached = (generation, {r.name: r for r in records})
-            cached = self._cached[1]
+        cached = self.cache.get("segments", self._all_segments, lambda: None)
+        if cached is not None:
             wanted = cached if names is None else [n for n in names if n in cached]
             return [cached[n] for n in wanted]
         if names is None:
@@ -286,12 +306,6 @@ class Store(Versions):
             (segment_id, version),
         )
         return bytes(value) if value is not None else None
-
-
-#: DuckDB file + schema -> count of segnb writes in this process. A DuckDB file
-#: open for writing has no other writer process, so this counter is enough to
-#: know whether cached metadata is still current.
-_GENERATIONS: dict[tuple[str, str], int] = {}
 
 
 #: the store's own DuckDB file, in the folder beside the warehouse
