@@ -59,6 +59,10 @@ def test_engine_scores_equal_predict_proba(backend, fitted, model, mode):
         pytest.skip("the Ibis-expression path is checked on DuckDB, without the large forests")
     if backend.name != "duckdb" and model == "lookalike_pu":
         pytest.skip("its forests and linear models are each checked on PostgreSQL already")
+    if backend.name == "spark" and model in slow:
+        # local Spark takes many minutes to plan a 60-tree CASE projection; the same SQL text
+        # is checked on DuckDB and PostgreSQL, and smaller trees on Spark
+        pytest.skip("large forests are checked on DuckDB and PostgreSQL")
     pipe = pipelines[model]
     engine_plan = build_features(backend.catalog, "users", as_of=DEMO_END, features=plan.spec())
     scores = score_table(pipe, engine_plan.table, "user_id", plan.names, mode=mode)
@@ -110,7 +114,11 @@ def test_trees_route_missing_values_like_scikit_learn(backend, mode):
     y = (np.nan_to_num(X[:, 0]) + np.isnan(X[:, 1]) - np.isnan(X[:, 2]) > 0.2).astype(int)
     frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(row_id=np.arange(len(X)))
     name = f"segnb_parity_nulls_{mode}"
-    table = backend.con.create_table(name, frame, temp=True, overwrite=True)
+    if backend.name == "spark":  # Spark has temporary views, not temporary tables
+        backend.con._session.createDataFrame(frame).createOrReplaceTempView(name)
+        table = backend.con.table(name)
+    else:
+        table = backend.con.create_table(name, frame, temp=True, overwrite=True)
     with threadpool_limits(1):
         models = {
             "tree": DecisionTreeClassifier(max_depth=6, random_state=0).fit(X, y),

@@ -48,7 +48,9 @@ _CLIP = 500.0  # exp(500) is finite in float64; PostgreSQL raises on overflow
 
 
 #: backends whose SQL the text builder writes (others get Ibis expressions)
-TEXT_DIALECTS = ("duckdb", "postgres")
+TEXT_DIALECTS = ("duckdb", "postgres", "pyspark")
+#: sqlglot's name of a backend's dialect
+_SQLGLOT = {"pyspark": "spark"}
 
 
 def score_table(
@@ -80,7 +82,7 @@ def score_table(
         temporary view of the connection (``segnb_scores_<n>``) and the
         result is that view as an Ibis table; Ibis validates and recompiles
         each node of a 60-tree forest on every execution (seconds), the view
-        costs milliseconds. ``"auto"``: ``view`` on DuckDB and PostgreSQL.
+        costs milliseconds. ``"auto"``: ``view`` on DuckDB, PostgreSQL and Spark.
     """
     if mode not in ("auto", "ibis", "view"):
         raise NotAvailableError(f"mode={mode!r} is not one of auto, ibis, view")
@@ -104,11 +106,13 @@ def score_table(
         ).view()  # fmt: skip
     backend = _backend(table) if mode != "ibis" else None
     if mode == "view" and backend is None:
-        raise NotAvailableError("mode='view' needs a table bound to a DuckDB or PostgreSQL backend")
+        raise NotAvailableError(
+            "mode='view' needs a table bound to a DuckDB, PostgreSQL or Spark backend"
+        )
     if backend is None:
         proba = compile_proba(final, IbisOps(stage, names, nullable))
         return stage.select(stage[id_column], **{name: proba.cast("float64")})
-    ops = TextOps(names, nullable, backend.name)
+    ops = TextOps(names, nullable, _SQLGLOT.get(backend.name, backend.name))
     proba = compile_proba(final, ops)
     view = f"segnb_scores_{os.getpid()}_{next(_VIEWS)}"
     query = (
