@@ -59,10 +59,6 @@ def test_engine_scores_equal_predict_proba(backend, fitted, model, mode):
         pytest.skip("the Ibis-expression path is checked on DuckDB, without the large forests")
     if backend.name != "duckdb" and model == "lookalike_pu":
         pytest.skip("its forests and linear models are each checked on PostgreSQL already")
-    if backend.name == "spark" and model in slow:
-        # local Spark takes many minutes to plan a 60-tree CASE projection; the same SQL text
-        # is checked on DuckDB and PostgreSQL, and smaller trees on Spark
-        pytest.skip("large forests are checked on DuckDB and PostgreSQL")
     pipe = pipelines[model]
     engine_plan = build_features(backend.catalog, "users", as_of=DEMO_END, features=plan.spec())
     scores = score_table(pipe, engine_plan.table, "user_id", plan.names, mode=mode)
