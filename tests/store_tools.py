@@ -77,3 +77,21 @@ def copy_warehouse(source, target) -> Path:
     if store_folder(source).is_dir():
         shutil.copytree(store_folder(source), store_folder(target))
     return Path(target)
+
+
+def update_scratch(ws, name: str, assignment: str, where: str) -> None:
+    """``UPDATE`` the scratch table ``name``; on Spark, which has no UPDATE, by writing it anew."""
+    table = scratch(ws, name)
+    if ws.con.name != "pyspark":
+        ws.con.raw_sql(f"UPDATE {table} SET {assignment} WHERE {where}")
+        return
+    column, value = (part.strip() for part in assignment.split("=", 1))
+    frame = ws.con._session.table(table)
+    cells = [
+        f"CASE WHEN {where} THEN {value} ELSE `{c}` END AS `{c}`" if c == column else f"`{c}`"
+        for c in frame.columns
+    ]
+    fresh = f"`{ws.store.schema}`.`{name}_updated`"
+    ws.con.raw_sql(f"CREATE TABLE {fresh} AS SELECT {', '.join(cells)} FROM {table}")
+    ws.con.raw_sql(f"DROP TABLE {table}")
+    ws.con.raw_sql(f"ALTER TABLE {fresh} RENAME TO {table}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from store_tools import AS_OF, create_scratch, scratch
+from store_tools import AS_OF, create_scratch, scratch, update_scratch
 
 from segnb.catalog.model import Catalog
 from segnb.errors import SegmentStateError
@@ -63,11 +63,10 @@ def test_verify_since_counts_the_unbroken_run(store_ws):
     ws = _people(store_ws, 50)
     seg = ws.create_segment("ads", rules="channel = 'ads'", as_of=AS_OF)
     member = sorted(ids(seg.members()))[0]
-    table = scratch(ws, "people")
-    ws.con.raw_sql(f"UPDATE {table} SET channel = 'organic' WHERE user_id = {member}")
+    update_scratch(ws, "people", "channel = 'organic'", f"user_id = {member}")
     seg.refresh(as_of=AS_OF)
     assert not seg.verify(member)
-    ws.con.raw_sql(f"UPDATE {table} SET channel = 'ads' WHERE user_id = {member}")
+    update_scratch(ws, "people", "channel = 'ads'", f"user_id = {member}")
     seg.refresh(as_of=AS_OF)
     seg.refresh(as_of=AS_OF)
     check = seg.verify(member)
