@@ -32,6 +32,7 @@ def measure(path, as_of, repeat: int) -> dict:
         .config("spark.sql.timestampType", "TIMESTAMP_NTZ")  # DuckDB's naive times, as they are
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="segnb-spark-warehouse-"))
         .config("spark.driver.memory", "3g")
         .config("spark.sql.shuffle.partitions", "4")
         .getOrCreate()
