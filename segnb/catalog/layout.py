@@ -34,7 +34,7 @@ from typing import Any
 
 from segnb.catalog.model import Catalog
 
-__all__ = ["LayoutFinding", "check_entity_ids", "check_layout"]
+__all__ = ["LayoutFinding", "check_entity_ids", "check_layout", "sql_rows"]
 
 #: the window of days an events check measures (the rules' common T-6..T)
 EVENT_DAYS = 7
@@ -143,7 +143,10 @@ def check_entity_ids(catalog: Catalog, con: Any = None) -> list[LayoutFinding]:
     return findings
 
 
-def _rows(con: Any, sql: str) -> list[tuple]:
+def sql_rows(con: Any, sql: str) -> list[tuple]:
+    """The rows of one SQL statement run on the backend's own connection, past Ibis."""
+    if con.name == "pyspark":  # raw_sql hands back a DataFrame
+        return [tuple(row) for row in con.raw_sql(sql).collect()]
     cursor = con.raw_sql(sql)
     try:
         return cursor.fetchall()
@@ -173,7 +176,7 @@ def _as_time(text: str) -> datetime.datetime:
 
 def _duckdb(con: Any, table: str, column: str, kind: str) -> tuple[bool, float | None, str, str]:
     try:
-        stats = _rows(con, f"""
+        stats = sql_rows(con, f"""
             SELECT row_group_id, any_value(count), stats FROM pragma_storage_info({_literal(table)})
             WHERE column_name = {_literal(column)} AND segment_type <> 'VALIDITY'
             GROUP BY row_group_id, stats""")  # fmt: skip
@@ -219,7 +222,7 @@ def _duckdb(con: Any, table: str, column: str, kind: str) -> tuple[bool, float |
 def _postgres(con: Any, table: str, column: str, kind: str) -> tuple[bool, float | None, str, str]:
     schema, _, name = table.rpartition(".")
     where_schema = f"n.nspname = {_literal(schema)}" if schema else "n.nspname = current_schema()"
-    rel = _rows(con, f"""
+    rel = sql_rows(con, f"""
         SELECT c.oid, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relname = {_literal(name)} AND {where_schema}""")  # fmt: skip
     if not rel:
@@ -227,12 +230,12 @@ def _postgres(con: Any, table: str, column: str, kind: str) -> tuple[bool, float
     oid, relkind = rel[0]
     if relkind == "p":
         return True, None, "partitioned: a date scan reads the matching partitions only", ""
-    indexes = _rows(con, f"""
+    indexes = sql_rows(con, f"""
         SELECT am.amname FROM pg_index i
         JOIN pg_class ic ON ic.oid = i.indexrelid JOIN pg_am am ON am.oid = ic.relam
         JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
         WHERE i.indrelid = {oid} AND a.attname = {_literal(column)}""")  # fmt: skip
-    corr = _rows(
+    corr = sql_rows(
         con,
         f"""
         SELECT correlation FROM pg_stats WHERE tablename = {_literal(name)}

@@ -25,6 +25,7 @@ from typing import Any
 
 import ibis
 
+from segnb.catalog.layout import sql_rows
 from segnb.catalog.model import Catalog, Entity
 from segnb.compile.rules import compile_rule
 from segnb.errors import (
@@ -221,14 +222,7 @@ class Context:
                 and catalog.entities.get(ent.name) is ent
             ):
                 self._keep_count(key, sql, catalog)
-        if self.con.name == "pyspark":  # raw_sql hands back a DataFrame
-            return int(self.con.raw_sql(sql).collect()[0][0])
-        cursor = self.con.raw_sql(sql)
-        try:
-            return int(cursor.fetchone()[0])
-        finally:
-            if self.con.name != "duckdb":  # DuckDB's raw_sql hands back the connection itself
-                cursor.close()
+        return int(sql_rows(self.con, sql)[0][0])
 
     def _kept_count(self, key: tuple) -> str | None:
         with self._count_lock:  # estimates also run in the widgets' worker threads
