@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import DEMO_END
@@ -50,9 +52,11 @@ def fitted(duckdb_backend):
     ["logistic", "random_forest", "gradient_boosting", "sklearn_gradient_boosting",
      "lookalike_pu", "lookalike_centroid", "elkan_noto"],
 )  # fmt: skip
-@pytest.mark.parametrize("mode", ["view", "ibis"])
+@pytest.mark.parametrize("mode", ["view", "ibis", "python"])
 def test_engine_scores_equal_predict_proba(backend, fitted, model, mode):
     plan, ids, X, pipelines = fitted
+    if mode == "python" and backend.name == "spark":
+        pytest.skip("on Spark mode='view' runs the estimator in Python workers too: checked there")
     slow = ("random_forest", "lookalike_pu", "gradient_boosting")
     if mode == "ibis" and (backend.name != "duckdb" or model in slow):
         # the same handlers build both paths; Ibis expressions of forests take seconds to compile
@@ -61,6 +65,10 @@ def test_engine_scores_equal_predict_proba(backend, fitted, model, mode):
         pytest.skip("its forests and linear models are each checked on PostgreSQL already")
     pipe = pipelines[model]
     engine_plan = build_features(backend.catalog, "users", as_of=DEMO_END, features=plan.spec())
+    if mode == "python" and backend.name == "postgres":
+        with pytest.raises(NotAvailableError, match="PostgreSQL scores as SQL"):
+            score_table(pipe, engine_plan.table, "user_id", plan.names, mode=mode)
+        return
     scores = score_table(pipe, engine_plan.table, "user_id", plan.names, mode=mode)
     got = scores.to_pyarrow().to_pandas().set_index("user_id").loc[ids, "score"].to_numpy()
     # the scores of the features as this engine computed them: sums of doubles may differ in
@@ -73,6 +81,30 @@ def test_engine_scores_equal_predict_proba(backend, fitted, model, mode):
     DIFFS[f"{backend.name}/{mode}/{model}"] = diff
     print(f"max |engine - predict_proba| {backend.name} {mode} {model}: {diff:.3g}")
     assert diff < 1e-9
+
+
+def test_forests_score_in_duckdb_as_their_own_predict_proba(duckdb_backend, fitted):
+    """``auto`` runs a forest's predict_proba inside DuckDB, registered once per model."""
+    plan, _, X, pipelines = fitted
+    pipe = pipelines["random_forest"]
+    first = score_table(pipe, plan.table, "user_id", plan.names)
+    again = score_table(pipe, plan.table, "user_id", plan.names)
+    views = [_view_sql(duckdb_backend, t) for t in (first, again)]
+    functions = {f for v in views for f in re.findall(r"segnb_proba_\d+_\d+", v)}
+    assert len(functions) == 1, views  # one function, registered once for both
+    # it composes like any table: filtered, joined and counted in the engine
+    top = first.filter(first.score > 0.5).join(again, "user_id")
+    want = pipe.predict_proba(X)[:, 1]
+    assert top.count().execute() == int((want > 0.5).sum())
+    logistic = score_table(pipelines["logistic"], plan.table, "user_id", plan.names)
+    assert "segnb_proba_" not in _view_sql(duckdb_backend, logistic)
+
+
+def _view_sql(backend, table) -> str:
+    rows = backend.con.raw_sql(
+        "SELECT sql FROM duckdb_views() WHERE view_name = ?", parameters=[table.get_name()]
+    ).fetchall()
+    return rows[0][0]
 
 
 def test_members_rank_like_python(duckdb_backend, fitted):
@@ -95,7 +127,7 @@ def test_unknown_estimator_is_named(fitted):
         score_table(pipe, plan.table, "user_id", plan.names)
 
 
-@pytest.mark.parametrize("mode", ["view", "ibis"])
+@pytest.mark.parametrize("mode", ["view", "ibis", "python"])
 def test_trees_route_missing_values_like_scikit_learn(backend, mode):
     """Trees fitted on NaN compare NULLs as they route NaN, in each engine's CASE shape."""
     import pandas as pd
@@ -104,6 +136,8 @@ def test_trees_route_missing_values_like_scikit_learn(backend, mode):
 
     if mode == "ibis" and backend.name != "duckdb":
         pytest.skip("the Ibis-expression path is checked on DuckDB")
+    if mode == "python" and backend.name != "duckdb":
+        pytest.skip("mode='python' runs in DuckDB (and on Spark as mode='view')")
     rng = np.random.default_rng(0)
     X = rng.normal(size=(600, 3))
     X[rng.random(X.shape) < 0.2] = np.nan
