@@ -83,7 +83,7 @@ def interleaved(
 
 
 def warehouse(data_dir: Path, users: int, days: int) -> tuple[Path, float | None]:
-    path = data_dir / f"demo_{users}_{days}_{END:%Y%m%d}_v2.duckdb"
+    path = data_dir / f"demo_{users}_{days}_{END:%Y%m%d}_v3.duckdb"
     if path.exists():
         return path, None
     info = generate(path, users=users, days=days, seed=0, end=END, progress=False)

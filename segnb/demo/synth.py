@@ -27,9 +27,12 @@ __all__ = ["EVENTS", "ORDER", "SCHEMA", "TABLES", "Synthesis"]
 
 TABLES = ("users", "user_tags", "events", "merchants", "merchant_tags", "ground_truth",
           "segnb_catalog")  # fmt: skip
-#: the order rows are written in: snapshots and events by date, as a warehouse keeps them
-#: (a scan of one day then reads that day's row groups only), the rest by id
-ORDER = {"users": "user_id", "user_tags": "dt, user_id", "events": "ts, user_id",
+#: the order rows are written in: snapshots by date and events by day, then event name, as a
+#: warehouse keeps them (partitioned by date, clustered by event: a scan of one day reads that
+#: day's row groups, and one of purchases over a month the purchase row groups of each day),
+#: the rest by id
+ORDER = {"users": "user_id", "user_tags": "dt, user_id",
+         "events": "CAST(ts AS DATE), event, user_id, ts",
          "merchants": "merchant_id", "merchant_tags": "dt, merchant_id",
          "ground_truth": "user_id"}  # fmt: skip
 
