@@ -13,9 +13,10 @@ time and peak memory reported):
 * **rules**: every rule of :mod:`benchmarks.peers` through ``ws.estimate``,
   hand-written DuckDB SQL, Ibis written by hand (both on segnb's own DuckDB
   connection), and polars and pandas on the tables held in memory; all run
-  in turns after a warm-up round, 3 to ``--repeat`` rounds (fewer once
-  every peer's times are within 10% of their median), medians reported,
-  counts checked equal;
+  in turns after a warm-up round (each round starting with the next peer;
+  a query under 0.2 s repeated to fill 0.2 s), 5 to ``--repeat`` rounds
+  (fewer once every peer's times are within 10% of their median), medians
+  reported, counts checked equal;
 * **members**: saving a rules segment (member file, dense ids, bitmap)
   against ``COPY (…) TO`` a Parquet file of the hand-written query;
 * **sets**: :mod:`benchmarks.sets` (segnb's public calls against raw pyroaring
@@ -60,21 +61,34 @@ PEERS = ("segnb", "duckdb_sql", "ibis_by_hand", "polars", "pandas")
 
 
 def interleaved(
-    calls: dict, repeat: int, *, least: int = 3, spread: float = 0.10
+    calls: dict, repeat: int, *, least: int = 3, spread: float = 0.10, turn: float = 0.2
 ) -> tuple[dict[str, float], dict[str, object]]:
     """Median seconds of each callable, run in turns so load drift hits all alike.
 
     One warm-up round, then ``least`` to ``repeat`` timed rounds: it stops
     early once every callable's times lie within ``spread`` of their median.
+    Each round starts one callable later, so each follows every other equally
+    often (the one after pandas meets cold caches and a pending collection),
+    and a callable faster than ``turn`` seconds runs as many times in a row
+    as fill one turn (its time is their mean): a 20 ms query is then timed
+    over 200 ms, not at the mercy of one scheduler tick.
     """
     times: dict[str, list[float]] = {k: [] for k in calls}
     results: dict[str, object] = {}
+    names = list(calls)
+    runs = dict.fromkeys(names, 1)
+    least = max(least, min(len(names), repeat))
     for round_ in range(repeat + 1):
-        for name, fn in calls.items():
+        shift = round_ % len(names)
+        for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            results[name] = fn()
-            if round_:  # the first round warms the caches
-                times[name].append(time.perf_counter() - start)
+            for _ in range(runs[name]):
+                results[name] = calls[name]()
+            seconds = (time.perf_counter() - start) / runs[name]
+            if round_:  # the first round warms the caches and sets the runs per turn
+                times[name].append(seconds)
+            else:
+                runs[name] = max(1, min(50, round(turn / max(seconds, 1e-6))))
         if round_ >= least and all(
             max(v) - min(v) <= spread * statistics.median(v) for v in times.values()
         ):
@@ -326,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--days", type=int, nargs="+", default=[30], help="one per --users")
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--duckdb-memory", default="2GB", help="DuckDB's memory_limit")
     parser.add_argument(

@@ -189,11 +189,14 @@ def test_no_duckdb_hash_in_the_generator():
 
 
 def test_snapshots_and_events_are_stored_in_date_order(con):
-    """Each row group of user_tags and events spans few days: a one-day scan skips the rest."""
-    for table, column in (("user_tags", "dt"), ("events", "ts"), ("merchant_tags", "dt")):
+    """Snapshots in date order, events by day and then event name: a one-day scan skips the rest."""
+    for table, key in (
+        ("user_tags", "[dt]"), ("events", "[CAST(ts AS DATE)::VARCHAR, event]"),
+        ("merchant_tags", "[dt]"),
+    ):  # fmt: skip
         ordered = con.execute(
-            f"SELECT bool_and(a <= b) FROM (SELECT {column} AS a, "
-            f"lead({column}) OVER (ORDER BY rowid) AS b FROM {table}) WHERE b IS NOT NULL"
+            f"SELECT bool_and(a <= b) FROM (SELECT {key} AS a, "
+            f"lead({key}) OVER (ORDER BY rowid) AS b FROM {table}) WHERE b IS NOT NULL"
         ).fetchone()[0]
         assert ordered, table
 
