@@ -438,13 +438,44 @@ def postgres_backend(postgres_con):
     )
 
 
-# -- Spark (local mode): SEGNB_TEST_SPARK=1 pytest -m spark ---------------------
+# -- Spark (local mode) ------------------------------------------------------------
 #
-# With SEGNB_TEST_SPARK set, every engine test runs on Spark too (marked
-# ``spark``). The warehouse tables are copied from the DuckDB file through
-# Arrow into a local-mode session with a warehouse folder of its own.
+# When pyspark and Java are installed (or SEGNB_TEST_SPARK=1), the engine
+# suite (the backend tests of SPARK_SUITE) runs on Spark too, marked
+# ``spark``; SEGNB_TEST_SPARK=0 leaves it out. The warehouse tables are copied
+# from the DuckDB file through Arrow into a local-mode session with a
+# warehouse folder of its own.
 
 SPARK_ENV = "SEGNB_TEST_SPARK"
+#: the files whose backend tests make up the engine suite on Spark
+SPARK_SUITE = frozenset({
+    "test_spark.py", "test_compile.py", "test_compile_behaviour.py", "test_store_segments.py",
+    "test_store_sets.py", "test_models_parity.py", "test_models_segments.py",
+})  # fmt: skip
+
+
+def spark_wanted() -> bool:
+    """SEGNB_TEST_SPARK=1 or 0 decides; unset, Spark runs where pyspark and Java are."""
+    value = os.environ.get(SPARK_ENV, "").strip()
+    if value:
+        return value not in ("0", "false", "no")
+    import importlib.util
+
+    return importlib.util.find_spec("pyspark") is not None and shutil.which("java") is not None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Spark variants of backend tests outside the engine suite are not collected."""
+    outside = [
+        item for item in items
+        if getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("backend") == "spark"
+        and item.path.name not in SPARK_SUITE
+    ]  # fmt: skip
+    if outside:
+        config.hook.pytest_deselected(items=outside)
+        keep = set(map(id, outside))
+        items[:] = [item for item in items if id(item) not in keep]
 
 
 @pytest.fixture(scope="session")
@@ -492,7 +523,7 @@ def spark_backend(spark_con):
 
 
 _BACKENDS = ["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
-if os.environ.get(SPARK_ENV):
+if spark_wanted():
     _BACKENDS.append(pytest.param("spark", marks=pytest.mark.spark))
 
 

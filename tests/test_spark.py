@@ -1,16 +1,15 @@
 """Spark as a warehouse: connecting with a SparkSession, the store split, faults, export.
 
 The engine suite itself (rules, store, sets, models against the oracle) runs
-on Spark through the ``backend`` fixture when SEGNB_TEST_SPARK is set; these
-are what only Spark has. Run with ``SEGNB_TEST_SPARK=1 python -m pytest -m spark``.
+on Spark through the ``backend`` fixture (``conftest.SPARK_SUITE``); these are
+what only Spark has. ``python -m pytest -m spark`` runs them all.
 """
 
 from __future__ import annotations
 
-import os
-
 import pyarrow.parquet as pq
 import pytest
+from conftest import spark_wanted
 from store_tools import AS_OF
 
 import segnb
@@ -20,7 +19,9 @@ from segnb.store import versions
 
 pytestmark = [
     pytest.mark.spark,
-    pytest.mark.skipif(not os.environ.get("SEGNB_TEST_SPARK"), reason="SEGNB_TEST_SPARK is unset"),
+    pytest.mark.skipif(
+        not spark_wanted(), reason="Spark needs pyspark and Java (or SEGNB_TEST_SPARK=0 is set)"
+    ),
 ]
 
 RULE = 'city = "Shenzhen" or count(purchase, T-6..T) >= 2'
