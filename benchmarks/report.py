@@ -199,6 +199,10 @@ def write(path: Path, results: dict) -> None:
                   f"both bitmaps): {s['cold'] * 1e3:.1f} ms. The two segments: {built}.", ""]  # fmt: skip
     if "models" in results:
         lines += ["## Lookalike models: 1M users, trained on a 100,000-row sample", "",
+                  "Scoring times are medians of three rounds, the engine and Python taking "
+                  "turns to go first. The engine runs the logistic and boosting models as SQL "
+                  "and the forest as its own `predict_proba` inside DuckDB, on Arrow batches "
+                  "(`score_table(mode=...)`).", "",
                   "| model | ROC AUC | train s | engine s | pull + predict_proba s | engine / Python "
                   "| max abs diff |", "|---|---|---|---|---|---|---|"]  # fmt: skip
         for m in results["models"]:
