@@ -198,7 +198,8 @@ def write(path: Path, results: dict) -> None:
         lines += ["", f"First set size after a change (attaches the store, reads its rows and "
                   f"both bitmaps): {s['cold'] * 1e3:.1f} ms. The two segments: {built}.", ""]  # fmt: skip
     if "models" in results:
-        lines += ["## Lookalike models: 1M users, trained on a 100,000-row sample", "",
+        users = results["models"][0].get("users", 1_000_000) if results["models"] else 0
+        lines += [f"## Lookalike models: {users:,} users, trained on a 100,000-row sample", "",
                   "Scoring times are medians of three rounds, the engine and Python taking "
                   "turns to go first. The engine runs the logistic and boosting models as SQL "
                   "and the forest as its own `predict_proba` inside DuckDB, on Arrow batches "

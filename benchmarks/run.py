@@ -251,7 +251,8 @@ def bench_models(args) -> list[dict]:
         )  # fmt: skip
         diff = float(np.max(np.abs(engine_scores - python)))
         ws.con.raw_sql(f"DROP TABLE {table}")
-        out.append({"model": model, "auc": res.evaluation()["roc_auc"], "train": train,
+        out.append({"model": model, "users": args.model_users, "auc": res.evaluation()["roc_auc"],
+                    "train": train,
                     "engine": engine_s, "pull": pull, "predict_proba": proba, "max_diff": diff})  # fmt: skip
         print(f"  {model}: train {train:.1f}s, engine {engine_s:.1f}s, python {pull:.1f}+{proba:.1f}s,"
               f" max diff {diff:.2g}", flush=True)  # fmt: skip

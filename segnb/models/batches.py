@@ -37,7 +37,7 @@ def view_name(prefix: str = "segnb_scores") -> str:
 
 
 def proba_columns(final: Any, columns: list[Any], rows: int, positive: int) -> np.ndarray:
-    """Column ``positive`` of ``predict_proba`` of Arrow columns (NULL read as NaN, as scikit-learn reads it)."""
+    """Column ``positive`` of ``predict_proba`` of Arrow columns (a NULL is read as NaN)."""
     if not rows:
         return np.empty(0)
     x = [c.to_numpy(zero_copy_only=False).astype(np.float64, copy=False) for c in columns]

@@ -84,8 +84,8 @@ def score_table(
         costs milliseconds. ``"python"``: the transforms stay SQL and the
         final estimator's own ``predict_proba`` runs inside the engine on
         Arrow batches (:mod:`segnb.models.batches`; DuckDB and Spark).
-        ``"auto"``: ``python`` on Spark and, for forests, on DuckDB (twice
-        as fast as their SQL there); ``view`` otherwise.
+        ``"auto"``: ``python`` on Spark and, for forests, on DuckDB (about
+        three times as fast as their SQL there); ``view`` otherwise.
     """
     if mode not in MODES:
         raise NotAvailableError(f"mode={mode!r} is not one of {', '.join(MODES)}")
@@ -134,7 +134,7 @@ def score_table(
 
 
 #: final estimators that score faster as their own ``predict_proba`` inside DuckDB than as
-#: SQL (a 60-tree forest on 1M rows: about 2x faster; boosting and linear models are not)
+#: SQL (a 60-tree forest on 1M rows: about 3x faster; boosting and linear models are not)
 _PYTHON_ON_DUCKDB = {"RandomForestClassifier", "ExtraTreesClassifier"}
 
 
