@@ -155,6 +155,33 @@ EDGE_CASES = {
     ),
     "sum_le_zero": Compare(Sum("refund", "value", last(10)), "<=", 0),
     "did_and_not_did": And((Did("open", W7), Not(Did("pay", W7)))),
+    # tests of whether events exist, as joins to distinct ids (and anti joins)
+    "exists_where_none_and_tag": And(
+        (
+            Did("pay", W7, where=Compare(EventField("channel"), "=", "app")),
+            Compare(Count("refund", last(5)), "=", 0),
+            Compare(Tag("region"), "!=", "west"),
+        )
+    ),
+    "exists_twice": And((Did("pay", W7), Compare(PAY7, ">", 0), Compare(PAY7, "!=", 0))),
+    "exists_and_its_negation": And((Did("pay", W7), Not(Did("pay", W7)))),
+    "exists_with_attr": And(
+        (
+            Truth(Attribute("vip")),
+            Did("open", W7),
+            Compare(Count("refund", last(20)), "<", 1),
+            Not(Compare(Count("pay", last(3)), ">=", 1)),
+        )
+    ),
+    "exists_tables": And(
+        (
+            Did("open", W7),
+            Compare(Count("order", last(2)), "<=", 0),
+            Not(Did("visit", last(2))),
+            Compare(Count("pay", last(5)), ">", 0),
+        )
+    ),
+    "exists_and_a_count": And((Did("open", W7), Compare(Count("pay", last(14)), ">=", 2))),
     "not_did_where": Not(Did("pay", W7, where=Truth(EventField("flagged")))),
     "did_or_missing_tag": Or((Did("refund", last(3)), IsNull(Tag("region")))),
     "disjoint_windows": And(
@@ -210,7 +237,12 @@ EDGE_CASES = {
 }
 
 #: cases that may select nobody (or everybody) even at the first as-of date
-EDGE_MAYBE_TRIVIAL = {"count_is_null", "count_is_not_null", "tag_at_missing_day"}
+EDGE_MAYBE_TRIVIAL = {
+    "count_is_null",
+    "count_is_not_null",
+    "tag_at_missing_day",
+    "exists_and_its_negation",
+}
 
 
 @pytest.fixture(scope="session")
@@ -437,7 +469,7 @@ def test_one_join_per_snapshot(schema_catalog):
         (Compare(Count("purchase", W7), ">=", 2), ["INNER"]),
         (And((In(Tag("city"), ("Shenzhen",)), Not(Truth(Tag("is_black_list"))))), ["INNER"]),
         (Not(Compare(Tag("city"), "=", "Shenzhen")), ["INNER"]),
-        (And((Did("view_product", W7), Not(Did("purchase", W7)))), ["INNER"]),
+        (And((Did("view_product", W7), Not(Did("purchase", W7)))), ["INNER", "ANTI"]),
         # it can: left join
         (Compare(Count("purchase", W7), "=", 0), ["LEFT OUTER"]),
         (Not(Did("purchase", W7)), ["LEFT OUTER"]),
@@ -463,7 +495,27 @@ def test_one_join_per_snapshot(schema_catalog):
 )
 def test_join_kinds(schema_catalog, rule, joins):
     text = sql(rule, schema_catalog)
-    assert re.findall(r"(INNER|LEFT OUTER) JOIN", text) == joins
+    assert re.findall(r"(INNER|LEFT OUTER|ANTI) JOIN", text) == joins
+
+
+def test_existence_tests_join_distinct_ids(schema_catalog):
+    viewed = Did("view_product", W7)
+    text = sql(
+        And((viewed, Not(Did("purchase", W7)), Compare(Tag("city"), "=", "x"))), schema_catalog
+    )
+    # the ids with views, each once; the anti join reads the purchases' ids as they are
+    assert text.count('FROM "events"') == 2 and text.count("SELECT DISTINCT") == 1
+    assert "GROUP BY" not in text
+    assert re.findall(r"(INNER|LEFT OUTER|ANTI) JOIN", text) == ["INNER", "INNER", "ANTI"]
+    # another reading of the same events table, an or, or only "none": one aggregation
+    for rule in (
+        And((viewed, Compare(Sum("purchase", "amount", W7), ">", 5))),
+        Or((viewed, Compare(Tag("city"), "=", "x"))),
+        Compare(Count("purchase", W7), "=", 0),
+        And((viewed, Or((Did("purchase", W7), Compare(Tag("city"), "=", "x"))))),
+    ):
+        text = sql(rule, schema_catalog)
+        assert "DISTINCT" not in text and text.count("GROUP BY") == 1, rule
 
 
 def test_values_are_literals(schema_catalog):
@@ -494,6 +546,7 @@ SNAPSHOT_RULES = {
         )
     ),
     "count_zero": Compare(Count("purchase", last(30)), "=", 0),
+    "viewed_not_bought": And((Did("view_product", W7), Not(Did("purchase", W7)))),
     "dated_and_change": And(
         (
             Compare(Tag("city", at=day("2024-08-01")), "=", "Shenzhen"),

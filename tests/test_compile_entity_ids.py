@@ -31,6 +31,8 @@ RULES = [
     'city = "b" or count(purchase, T-6..T) >= 1',  # left joins: the entity table stays
     "count(purchase, T-6..T) = 0",
     'did(purchase, T-6..T) and channel = "ads"',  # an attribute: the entity table stays
+    "did(view, T-6..T) and not did(purchase, T-6..T)",  # distinct ids, an anti join
+    'did(purchase, T-2..T) and count(view, T-6..T) = 0 and city = "a"',
 ]
 
 

@@ -122,7 +122,9 @@ daterefs = st.one_of(todays, literals)
 numbers = st.one_of(
     st.integers(-(10**15), 10**15), st.floats(allow_nan=False, allow_infinity=False)
 )
-strings = st.text(st.characters(exclude_characters="\x00"), max_size=15)  # NUL: refused
+strings = st.text(  # NUL and lone surrogates: refused
+    st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), max_size=15
+)
 VALUES = {"enum": strings, "boolean": st.booleans(), "datetime": daterefs, "number": numbers}
 
 

@@ -120,7 +120,7 @@ class BehaviourCompiler:
         """The entities with the sequence: (key, flag) rows to join."""
         source = self._event_source(node.steps[0].event)
         start, end = self.visit(node.window)
-        key = self._fresh(f"{source.table.rsplit('.', 1)[-1]}_{source.id}")
+        key = self._key(source)
         alias = self._fresh("did_" + "_then_".join(node.events))
         self._columns[("sequence", node)] = alias
         # with a gap, a self-join bounded by it measured faster (benchmarks/behaviour.py)
@@ -132,6 +132,6 @@ class BehaviourCompiler:
             start,
             end,
             zone=self.zone,
-            where=lambda where, rows: self._event_filter(where, rows, source),
+            where=self._where(source),
         )
         return rows.select(**{key: rows[source.id]}).mutate(**{alias: True}), key

@@ -52,7 +52,8 @@ def entity_free_start(entity: Any, inner: dict[tuple, bool]) -> tuple | None:
         Each join of the rule's query (as the compiler names it) -> whether it is inner.
     """
     for join, is_inner in inner.items():
-        sources = {"tags": entity.tags, "events": entity.events}.get(join[0])
+        sources = {"tags": entity.tags, "events": entity.events, "exists": entity.events}
+        sources = sources.get(join[0])
         if is_inner and sources is not None and sources[join[1]].entity_ids:
             return join
     return None

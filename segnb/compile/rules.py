@@ -4,8 +4,9 @@ The query is the entity table joined on its id to every tag snapshot the rule
 reads, each once (the latest snapshot date is a scalar subquery, not a
 per-entity window), and to one aggregation per events table that computes
 every window and filter of the rule as conditional aggregates in a single
-scan (both blocks come from :mod:`segnb.compile.blocks`); then the rule, as a
-boolean expression, filters the joined row. A join
+scan (both blocks come from :mod:`segnb.compile.blocks`), or to the ids with
+the events a test of existence asks for (:mod:`segnb.compile.exists`); then
+the rule, as a boolean expression, filters the joined row. A join
 is an inner join when the rule cannot hold for an entity without a row there,
 else a left join (counts and sums missing there are 0).
 
@@ -25,7 +26,6 @@ Examples
 from __future__ import annotations
 
 import datetime
-import functools
 import operator
 from typing import Any, Protocol
 
@@ -35,13 +35,13 @@ import ibis.expr.datatypes as dt
 from segnb.catalog.model import Catalog, Entity, EventSource, closest
 from segnb.compile.behaviour import BehaviourCompiler
 from segnb.compile.blocks import Measure, event_aggregates, latest_snapshot, snapshot_on
+from segnb.compile.exists import ExistenceJoins
 from segnb.compile.fold import fold, keep
 from segnb.compile.joins import COMPARE, entity_free_start, possible_values
 from segnb.compile.time import (
     DAY_COMPARE,
     as_date,
     before,
-    day_range,
     midnight,
     next_midnight,
     time_zone,
@@ -66,8 +66,7 @@ from segnb.lang.nodes import (
 )
 from segnb.lang.visitor import NodeVisitor
 
-# day_range and midnight: still imported from here by the model features
-__all__ = ["DAY_COMPARE", "Resolver", "RuleCompiler", "compile_rule", "day_range", "midnight"]
+__all__ = ["Resolver", "RuleCompiler", "compile_rule"]
 
 
 class Resolver(Protocol):
@@ -122,7 +121,7 @@ def compile_rule(
     return RuleCompiler(catalog, ent, as_of=as_date(as_of), tz=tz, resolver=resolver).compile(rule)
 
 
-class RuleCompiler(BehaviourCompiler, NodeVisitor):
+class RuleCompiler(BehaviourCompiler, ExistenceJoins, NodeVisitor):
     """A visitor: one ``visit_<NodeClass>`` per rule node.
 
     :meth:`compile` first plans the joins the rule needs (tag snapshots, one
@@ -180,20 +179,29 @@ class RuleCompiler(BehaviourCompiler, NodeVisitor):
         used = dict.fromkeys(
             n.name for n in walk(rule) if isinstance(n, Attribute) and n.name in self._names
         )
-        plan = self._plan(rule)
+        plan, exists, rest = self._plan_with_existence(rule)
         # An inner join where the rule cannot hold for an entity without a
         # row there: the plain shape a person would write, and a smaller join.
-        self._inner = {j: True not in possible_values(rule, j, self.joins_of) for j in plan}
+        self._inner = {
+            j: exists[j] if j in exists else True not in possible_values(rule, j, self.joins_of)
+            for j in plan
+        }
         start = None if used else entity_free_start(self.entity, self._inner)
         joined = self.base.select(self.entity.id, *(c for c in used if c != self.entity.id))
         if start is not None:  # every id there is an entity's: it stands for the entity table
             joined = plan[start][0].rename({self.entity.id: plan.pop(start)[1]})
         for join, (right, right_key) in plan.items():
-            how = "inner" if self._inner[join] else "left"
+            how = "inner" if self._inner[join] else "anti" if join in exists else "left"
             joined = joined.join(right, joined[self.entity.id] == right[right_key], how=how)
         self.row = joined
-        flag = self._fresh("matches") if any(isinstance(n, Or) for n in walk(rule)) else None
-        return keep(joined, self.visit(rule), self.entity.id, flag=flag)
+        if rest is None:
+            return joined.select(self.entity.id)
+        flag = self._fresh("matches") if any(isinstance(n, Or) for n in walk(rest)) else None
+        return keep(joined, self.visit(rest), self.entity.id, flag=flag)
+
+    def _key(self, source: Any) -> str:
+        """A fresh name for the id column of a joined table of ``source`` (tags or events)."""
+        return self._fresh(f"{source.table.rsplit('.', 1)[-1]}_{source.id}")
 
     def _fresh(self, base: str) -> str:
         name, n = base, 1
@@ -283,7 +291,7 @@ class RuleCompiler(BehaviourCompiler, NodeVisitor):
             rows = latest_snapshot(self.catalog, source, self.as_of, self.zone)
         else:
             rows = snapshot_on(self.catalog, source, when, self.zone)
-        key = self._fresh(f"{source.table.rsplit('.', 1)[-1]}_{source.id}")
+        key = self._key(source)
         suffix = "" if when == "latest" else f"_at_{when:%Y%m%d}"
         columns = {key: rows[source.id]}
         for tag in tags:
@@ -313,7 +321,7 @@ class RuleCompiler(BehaviourCompiler, NodeVisitor):
 
     def _aggregation(self, source: EventSource, measures: list[Measure]):
         """One pass over an events table: every measure as a conditional aggregate."""
-        key = self._fresh(f"{source.table.rsplit('.', 1)[-1]}_{source.id}")
+        key = self._key(source)
         named = {}
         for m in measures:
             field = f"_{m.field}" if m.field else ""
@@ -326,9 +334,13 @@ class RuleCompiler(BehaviourCompiler, NodeVisitor):
             named,
             key=key,
             zone=self.zone,
-            where=lambda where, rows: self._event_filter(where, rows, source),
+            where=self._where(source),
         )
         return rows, key
+
+    def _where(self, source: EventSource):
+        """``where(filter, rows)`` for :func:`~segnb.compile.blocks.event_aggregates` on ``source``."""
+        return lambda where, rows: self._event_filter(where, rows, source)
 
     def _event_filter(self, where: Node, rows, source: EventSource):
         """A ``where`` filter as a boolean over the rows of an events table."""
@@ -357,11 +369,9 @@ class RuleCompiler(BehaviourCompiler, NodeVisitor):
 
     # -- time -----------------------------------------------------------------
 
-    def _midnight(self, day: datetime.date, dtype: dt.DataType):
-        return midnight(day, dtype, self.zone)
-
-    def _next_midnight(self, day: datetime.date, dtype: dt.DataType):
-        return next_midnight(day, dtype, self.zone)
+    def _day(self, value: _Value, day: datetime.date) -> tuple:
+        """The midnights that start ``day`` and the next in the segment's zone, as ``value``'s type."""
+        return midnight(day, value.dtype, self.zone), next_midnight(day, value.dtype, self.zone)
 
     # -- dates and operands -----------------------------------------------------
 
@@ -439,24 +449,14 @@ class RuleCompiler(BehaviourCompiler, NodeVisitor):
     def visit_Compare(self, node):
         left, value = self.visit(node.left), self._value(node.value)
         if isinstance(value, datetime.date) and left.dtype.is_timestamp():
-            lo, hi = self._midnight(value, left.dtype), self._next_midnight(value, left.dtype)
-            return DAY_COMPARE[node.op](left.expr, lo, hi)
+            return DAY_COMPARE[node.op](left.expr, *self._day(left, value))
         return COMPARE[node.op](left.expr, value)
 
     def visit_In(self, node):
         left, values = self.visit(node.left), [self._value(v) for v in node.values]
         if isinstance(values[0], datetime.date) and left.dtype.is_timestamp():
-            found = functools.reduce(
-                operator.or_,
-                [
-                    DAY_COMPARE["="](
-                        left.expr,
-                        self._midnight(v, left.dtype),
-                        self._next_midnight(v, left.dtype),
-                    )
-                    for v in values
-                ],
-            )
+            days = [DAY_COMPARE["="](left.expr, *self._day(left, v)) for v in values]
+            found = fold(operator.or_, days)
         else:
             found = left.expr.isin(values)
         return ~found if node.negated else found
@@ -465,9 +465,8 @@ class RuleCompiler(BehaviourCompiler, NodeVisitor):
         left = self.visit(node.left)
         low, high = self._value(node.low), self._value(node.high)
         if isinstance(low, datetime.date) and left.dtype.is_timestamp():
-            return (left.expr >= self._midnight(low, left.dtype)) & before(
-                left.expr, self._next_midnight(high, left.dtype)
-            )
+            start, end = self._day(left, low)[0], self._day(left, high)[1]
+            return (left.expr >= start) & before(left.expr, end)
         return (left.expr >= low) & (left.expr <= high)
 
     def visit_IsNull(self, node):

@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from segnb.catalog.model import EventSource
-from segnb.compile.rules import day_range, midnight
+from segnb.compile.time import day_range, midnight
 from segnb.errors import CatalogError, InvalidValueError
 from segnb.models.kinds import KINDS, Feature
 
