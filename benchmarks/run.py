@@ -62,25 +62,29 @@ PEERS = ("segnb", "duckdb_sql", "ibis_by_hand", "polars", "pandas")
 
 def interleaved(
     calls: dict, repeat: int, *, least: int = 3, spread: float = 0.10, turn: float = 0.2
-) -> tuple[dict[str, float], dict[str, object]]:
+) -> tuple[dict[str, float], dict[str, object], dict[str, list[float]]]:
     """Median seconds of each callable, run in turns so load drift hits all alike.
 
     One warm-up round, then ``least`` to ``repeat`` timed rounds: it stops
     early once every callable's times lie within ``spread`` of their median.
-    Each round starts one callable later, so each follows every other equally
-    often (the one after pandas meets cold caches and a pending collection),
-    and a callable faster than ``turn`` seconds runs as many times in a row
-    as fill one turn (its time is their mean): a 20 ms query is then timed
-    over 200 ms, not at the mercy of one scheduler tick.
+    The rounds take the orders of a balanced Latin square (:func:`orders`),
+    so each callable follows every other equally often (the one after pandas
+    meets cold caches). The objects alive at the start are frozen out of the
+    garbage collector, and a collection runs before each turn, untimed. A callable faster than ``turn`` seconds runs as many times in
+    a row as fill one turn (its time is their mean): a 20 ms query is then
+    timed over 200 ms, not at the mercy of one scheduler tick.
     """
     times: dict[str, list[float]] = {k: [] for k in calls}
     results: dict[str, object] = {}
     names = list(calls)
+    square = orders(len(names))
+    gc.collect()
+    gc.freeze()
     runs = dict.fromkeys(names, 1)
     least = max(least, min(len(names), repeat))
     for round_ in range(repeat + 1):
-        shift = round_ % len(names)
-        for name in names[shift:] + names[:shift]:
+        for name in [names[i] for i in square[(round_ - 1) % len(square)]]:
+            gc.collect()
             start = time.perf_counter()
             for _ in range(runs[name]):
                 results[name] = calls[name]()
@@ -93,7 +97,23 @@ def interleaved(
             max(v) - min(v) <= spread * statistics.median(v) for v in times.values()
         ):
             break
-    return {k: statistics.median(v) for k, v in times.items()}, results
+    gc.unfreeze()
+    return {k: statistics.median(v) for k, v in times.items()}, results, times
+
+
+def orders(n: int) -> list[list[int]]:
+    """Orders of ``n`` callables in which each directly follows every other equally often.
+
+    A Williams design: the rows of a Latin square whose first row is
+    0, 1, n-1, 2, n-2, …, each row the one before plus one (mod n); for an odd
+    ``n`` the mirrored rows too (2n orders). A plain rotation would keep
+    the cycle, so one callable would always follow the same other one.
+    """
+    first = [0]
+    for k in range(1, n):
+        first.append((k + 1) // 2 if k % 2 else n - k // 2)
+    rows = [[(x + i) % n for x in first] for i in range(n)]
+    return rows + [row[::-1] for row in rows] if n % 2 else rows
 
 
 def warehouse(data_dir: Path, users: int, days: int) -> tuple[Path, float | None]:
@@ -117,7 +137,7 @@ def bench_rules(ws, con, frames, as_of, repeat: int) -> list[dict]:
         }
         if frames is None:
             del calls["polars"], calls["pandas"]
-        medians, results = interleaved(calls, repeat)
+        medians, results, _ = interleaved(calls, repeat)
         counts = {int(v) for v in results.values()}
         if len(counts) != 1:
             raise SystemExit(f"{rule.name}: the peers disagree: {results}")
