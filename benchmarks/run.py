@@ -62,7 +62,7 @@ PEERS = ("segnb", "duckdb_sql", "ibis_by_hand", "polars", "pandas")
 
 def interleaved(
     calls: dict, repeat: int, *, least: int = 3, spread: float = 0.10, turn: float = 0.2
-) -> tuple[dict[str, float], dict[str, object], dict[str, list[float]]]:
+) -> tuple[dict[str, float], dict[str, object]]:
     """Median seconds of each callable, run in turns so load drift hits all alike.
 
     One warm-up round, then ``least`` to ``repeat`` timed rounds: it stops
@@ -70,9 +70,10 @@ def interleaved(
     The rounds take the orders of a balanced Latin square (:func:`orders`),
     so each callable follows every other equally often (the one after pandas
     meets cold caches). The objects alive at the start are frozen out of the
-    garbage collector, and a collection runs before each turn, untimed. A callable faster than ``turn`` seconds runs as many times in
-    a row as fill one turn (its time is their mean): a 20 ms query is then
-    timed over 200 ms, not at the mercy of one scheduler tick.
+    garbage collector, and a collection runs before each turn, untimed. A
+    callable faster than ``turn`` seconds runs as many times in a row as fill
+    one turn (its time is their mean): a 20 ms query is then timed over
+    200 ms, not at the mercy of one scheduler tick.
     """
     times: dict[str, list[float]] = {k: [] for k in calls}
     results: dict[str, object] = {}
@@ -98,7 +99,7 @@ def interleaved(
         ):
             break
     gc.unfreeze()
-    return {k: statistics.median(v) for k, v in times.items()}, results, times
+    return {k: statistics.median(v) for k, v in times.items()}, results
 
 
 def orders(n: int) -> list[list[int]]:
@@ -137,7 +138,7 @@ def bench_rules(ws, con, frames, as_of, repeat: int) -> list[dict]:
         }
         if frames is None:
             del calls["polars"], calls["pandas"]
-        medians, results, _ = interleaved(calls, repeat)
+        medians, results = interleaved(calls, repeat)
         counts = {int(v) for v in results.values()}
         if len(counts) != 1:
             raise SystemExit(f"{rule.name}: the peers disagree: {results}")

@@ -60,18 +60,18 @@ def existence(part: Node) -> tuple[Count | Did, bool] | None:
 class ExistenceJoins:
     """The joins of a rule's existence tests, next to the RuleCompiler's other joins."""
 
-    def _plan_with_existence(self, rule: Node) -> tuple[dict, dict, Node | None]:
+    def _plan_with_existence(self, rule: Node) -> tuple[dict, set, Node | None]:
         """Every join of ``rule`` (the inner joins of existence tests first, anti joins last).
 
         Returns the plan (join -> (table, key column)), the existence joins
-        (join -> whether it is an inner join; else an anti join) and what is
+        (``join[3]``: an inner join for some, else an anti join) and what is
         left of the rule to filter on (None when nothing is).
         """
         exists, rest = self._split(rule)
         plan = {j: self._event_ids(j) for j in exists if j[3]}
         plan.update(self._plan(rest) if rest is not None else {})
         plan.update({j: self._event_ids(j) for j in exists if not j[3]})
-        return plan, {j: j[3] for j in exists}, rest
+        return plan, set(exists), rest
 
     def _split(self, rule: Node) -> tuple[list[tuple], Node | None]:
         parts = list(rule.parts) if isinstance(rule, And) else [rule]

@@ -183,7 +183,7 @@ class RuleCompiler(BehaviourCompiler, ExistenceJoins, NodeVisitor):
         # An inner join where the rule cannot hold for an entity without a
         # row there: the plain shape a person would write, and a smaller join.
         self._inner = {
-            j: exists[j] if j in exists else True not in possible_values(rule, j, self.joins_of)
+            j: j[3] if j in exists else True not in possible_values(rule, j, self.joins_of)
             for j in plan
         }
         start = None if used else entity_free_start(self.entity, self._inner)
